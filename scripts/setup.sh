@@ -1,0 +1,40 @@
+#!/bin/sh
+# scripts/setup.sh - install, with apt-get, the Debian packages OpenQPY builds and tests with.
+#
+# Idempotent and fast when everything is already there: it asks dpkg which packages are
+# missing and runs apt-get only for those (one `apt-get update` first, since a fresh
+# machine has no package lists). The README says why each package is here.
+set -eu
+
+# Build tools, then the libraries (one per job: see README "Dependencies").
+packages="
+build-essential cmake ninja-build pkg-config
+libpython3.11-dev python3.11
+liblzma-dev liblzo2-dev libdivsufsort-dev libcjson-dev libmbedtls-dev
+libcmocka-dev
+"
+# Peers measured side by side in `make bench` (not needed to build or test).
+if [ "${1:-}" = "--bench" ]; then
+    packages="$packages bsdiff xdelta3 zstd hyperfine"
+fi
+
+missing=""
+for p in $packages; do
+    status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+    case "$status" in
+        *" installed") ;;
+        *) missing="$missing $p" ;;
+    esac
+done
+[ -z "$missing" ] && exit 0
+
+echo "setup: installing$missing" >&2
+if [ "$(id -u)" -ne 0 ]; then
+    sudo=sudo
+else
+    sudo=
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+# shellcheck disable=SC2086
+$sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,2 @@
+# ucollections.py - MicroPython's collections: namedtuple, OrderedDict, deque.
+from collections import OrderedDict, deque, namedtuple  # noqa: F401

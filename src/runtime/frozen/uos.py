@@ -1,0 +1,48 @@
+# uos.py - QuecPython's uos: uname/uname2 and urandom. The file functions come with the
+# module's file systems (the flash and littlefs work).
+import _qp_runtime
+import os as _os
+
+_RELEASE = "1.12.0"
+
+
+class _Uname(tuple):
+    """MicroPython's attrtuple: prints as (sysname='...', ...)."""
+
+    _fields = ("sysname", "nodename", "release", "version", "machine")
+
+    def __new__(cls, values, fields):
+        self = tuple.__new__(cls, values)
+        self._names = fields
+        return self
+
+    def __getattr__(self, name):
+        try:
+            return self[self._names.index(name)]
+        except ValueError:
+            raise AttributeError(name) from None
+
+    def __repr__(self):
+        return "(" + ", ".join("%s=%r" % (k, v) for k, v in zip(self._names, self)) + ")"
+
+
+def _uname_values():
+    model = _qp_runtime.boot_info()["model"]
+    import modem
+    fw = modem.getDevFwVersion()
+    return [model + "-CN", model, _RELEASE, "v1.12 on " + str(fw), model + " with QUECTEL"]
+
+
+def uname():
+    return _Uname(_uname_values(), _Uname._fields)
+
+
+def uname2():
+    values = _uname_values()
+    import modem
+    values.append(str(modem.getDevFwVersion()))
+    return _Uname(values, _Uname._fields + ("qpyver",))
+
+
+def urandom(n):
+    return _os.urandom(n)

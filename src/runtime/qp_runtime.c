@@ -1,0 +1,181 @@
+// qp_runtime.c - boots embedded CPython as a QuecPython module and runs it.
+//
+// Order matters here (CPython's embedding rules and house-style trap 5): isolated
+// pre-configuration, then the budgeted allocator, then the built-in module table, then
+// the interpreter with an isolated configuration and its own sys.path (Debian's standard
+// library only: no site-packages, no PYTHON* variables, no user directories). Then the
+// frozen boot module (_qp_boot) takes over. Restarts re-execute this program on the same
+// device with the boot reason on the command line, which is what a module's reset is to
+// the script: everything in RAM is gone, the flash (the device directory) remains.
+#include "qp_frozen.h"
+#include "qp_runtime_internal.h"
+
+#include "qp/qp_hal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define QP_MODULE(name, init) PyMODINIT_FUNC init(void);
+#include "modules.def"
+#undef QP_MODULE
+
+static const qp_runtime_config_t *boot_config;
+
+const qp_runtime_config_t *qp_runtime_config(void) {
+    return boot_config;
+}
+
+static void flush_output(void) {
+    fflush(stdout);
+    fflush(stderr);
+}
+
+// misc.Power.powerRestart(): the process image is replaced by a fresh boot on the same
+// device. In `run` mode the new boot ends the run with QP_EXIT_RESTARTED; in the REPL
+// the module comes back to its prompt.
+static void restart_module(void *ctx) {
+    const qp_runtime_config_t *cfg = ctx;
+    flush_output();
+    const char *argv[12];
+    int argc = 0;
+    argv[argc++] = cfg->self_exe;
+    if (cfg->verbose) {
+        argv[argc++] = "-v";
+    }
+    argv[argc++] = "--device";
+    argv[argc++] = cfg->device_dir;
+    argv[argc++] = "--power-on-reason";
+    argv[argc++] = "2";
+    argv[argc++] = cfg->mode == QP_RUNTIME_REPL ? "repl" : "boot";
+    if (cfg->mode != QP_RUNTIME_REPL) {
+        argv[argc++] = "--after-restart";
+    }
+    argv[argc] = NULL;
+    execv(cfg->self_exe, (char *const *)argv);
+    fprintf(stderr, "qpy: restart failed: cannot execute %s\n", cfg->self_exe);
+    _exit(QP_EXIT_INTERNAL);
+}
+
+static void power_down_module(void *ctx) {
+    (void)ctx;
+    flush_output();
+    _exit(QP_EXIT_POWERED_DOWN);
+}
+
+static void set_identity(const qp_device_profile_t *p) {
+    qp_hal_modem_set(QP_HAL_MODEM_IMEI, p->imei);
+    qp_hal_modem_set(QP_HAL_MODEM_MODEL, p->model);
+    qp_hal_modem_set(QP_HAL_MODEM_SN, p->sn);
+    qp_hal_modem_set(QP_HAL_MODEM_FW_VERSION, p->fw_version);
+    qp_hal_modem_set(QP_HAL_MODEM_PRODUCT_ID, p->manufacturer);
+}
+
+static int fail_status(PyStatus status) {
+    if (PyStatus_IsExit(status)) {
+        return status.exitcode;
+    }
+    fprintf(stderr, "qpy: cannot start the interpreter: %s%s%s\n",
+            status.func ? status.func : "", status.func ? ": " : "",
+            status.err_msg ? status.err_msg : "unknown error");
+    return QP_EXIT_INTERNAL;
+}
+
+static int start_interpreter(const qp_runtime_config_t *cfg) {
+    PyPreConfig preconfig;
+    PyPreConfig_InitIsolatedConfig(&preconfig);
+    preconfig.utf8_mode = 1; // scripts and logs are UTF-8 whatever the host locale
+    PyStatus status = Py_PreInitialize(&preconfig);
+    if (PyStatus_Exception(status)) {
+        return fail_status(status);
+    }
+    qp_pyalloc_install(cfg->profile->heap_size);
+
+#define QP_MODULE(name, init) PyImport_AppendInittab(#name, init);
+#include "modules.def"
+#undef QP_MODULE
+
+    PyConfig config;
+    PyConfig_InitIsolatedConfig(&config);
+    config.site_import = 0;
+    config.buffered_stdio = 0;       // output appears as the module prints it
+    config.write_bytecode = 0;
+    config.pathconfig_warnings = 0;
+    config.install_signal_handlers = 1; // Ctrl-C raises KeyboardInterrupt
+    config.module_search_paths_set = 1;
+    status = PyConfig_SetBytesString(&config, &config.program_name, "qpy");
+    if (!PyStatus_Exception(status)) {
+        status = PyWideStringList_Append(&config.module_search_paths, QP_PYTHON_STDLIB);
+    }
+    if (!PyStatus_Exception(status)) {
+        status = PyWideStringList_Append(&config.module_search_paths, QP_PYTHON_DYNLOAD);
+    }
+    if (!PyStatus_Exception(status)) {
+        char *argv[] = {(char *)(cfg->script ? cfg->script : ""), NULL};
+        status = PyConfig_SetBytesArgv(&config, 1, argv);
+    }
+    if (!PyStatus_Exception(status)) {
+        status = Py_InitializeFromConfig(&config);
+    }
+    PyConfig_Clear(&config);
+    if (PyStatus_Exception(status)) {
+        return fail_status(status);
+    }
+    return 0;
+}
+
+// Compiles and runs the frozen _qp_boot module, then returns _qp_boot.main()'s status.
+static int run_boot_module(void) {
+    const qp_frozen_module_t *boot = qp_frozen_modules;
+    while (boot->name && strcmp(boot->name, "_qp_boot") != 0) {
+        boot++;
+    }
+    if (!boot->name) {
+        fprintf(stderr, "qpy: this build has no boot module\n");
+        return QP_EXIT_INTERNAL;
+    }
+    PyObject *code = Py_CompileString((const char *)boot->source, "_qp_boot.py",
+                                      Py_file_input);
+    PyObject *module = code ? PyImport_ExecCodeModule("_qp_boot", code) : NULL;
+    Py_XDECREF(code);
+    PyObject *result = module ? PyObject_CallMethod(module, "main", NULL) : NULL;
+    Py_XDECREF(module);
+    if (!result) {
+        // A failure of the platform's own code, not the script's: say so.
+        fprintf(stderr, "qpy: the module failed to boot:\n");
+        PyErr_Print();
+        return QP_EXIT_INTERNAL;
+    }
+    long status = PyLong_AsLong(result);
+    Py_DECREF(result);
+    if (status == -1 && PyErr_Occurred()) {
+        PyErr_Clear();
+        return QP_EXIT_INTERNAL;
+    }
+    return (int)(status & 0xff);
+}
+
+int qp_runtime_main(const qp_runtime_config_t *cfg) {
+    boot_config = cfg;
+    (void)qp_hal_clock_us(); // ticks count from here, the module's power-on
+    set_identity(cfg->profile);
+    qp_hal_power_set_reasons(cfg->power_on_reason ? cfg->power_on_reason
+                                                  : QP_HAL_POWER_ON_PWRKEY,
+                             cfg->power_down_reason);
+    qp_hal_power_ops_t ops = {restart_module, power_down_module, (void *)cfg};
+    qp_hal_power_set_ops(&ops);
+
+    int status = start_interpreter(cfg);
+    if (status != 0) {
+        return status;
+    }
+    status = run_boot_module();
+    if (Py_FinalizeEx() < 0 && status == 0) {
+        status = QP_EXIT_INTERNAL; // could not flush buffered output
+    }
+    if (cfg->restarted_from_run && status == 0) {
+        status = QP_EXIT_RESTARTED;
+    }
+    return status;
+}

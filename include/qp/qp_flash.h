@@ -243,7 +243,7 @@ int qp_flash_file_open(qp_flash_t *f, const char *path, const qp_flash_config_t 
 // Partition table (§3)
 // ---------------------------------------------------------------------------------------
 
-#define QP_FLASH_PART_NAME_MAX 15   // characters, without the terminating NUL
+#define QP_FLASH_PART_NAME_MAX 31   // characters, without the terminating NUL
 #define QP_FLASH_PTABLE_MAX 16      // entries
 #define QP_FLASH_PTABLE_ADDR 0u     // flash address of the table (first sector)
 

@@ -177,11 +177,13 @@ static tear_t plan_tear(const qp_flash_t *f, uint32_t len) {
     }
     uint64_t r = mix64(f->cut_seed ^ mix64(f->ops));
     // keep is uniform over 0..len: nothing applied and everything applied (power lost
-    // before the chip reported completion) are both possible outcomes.
+    // before the chip reported completion) are both possible outcomes. Half the time the
+    // cut also lands inside the next byte, leaving the bits of a random mask changed.
+    uint64_t r2 = mix64(r);
     t.keep = (uint32_t)(r % ((uint64_t)len + 1));
-    t.mask = (uint8_t)(r >> 56);
+    t.mask = (uint8_t)(r2 >> 8);
     t.torn = 1;
-    t.partial = t.keep < len;
+    t.partial = t.keep < len && (r2 & 1);
     return t;
 }
 
@@ -201,6 +203,16 @@ int qp_flash_is_powered(const qp_flash_t *f) {
 void qp_flash_power_restore(qp_flash_t *f) {
     f->powered_off = 0;
     f->cut_at = 0;
+}
+
+// The end of every program and erase: a torn operation reports the cut; a complete one is
+// made durable at once if the caller asked for QP_FLASH_F_SYNC.
+static int finish_op(qp_flash_t *f, tear_t t) {
+    if (t.torn) {
+        f->powered_off = 1;
+        return QP_ERR_IO;
+    }
+    return (f->flags & QP_FLASH_F_SYNC) ? f->be->sync(f) : 0;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -294,11 +306,7 @@ int qp_flash_program(qp_flash_t *f, uint32_t addr, const void *buf, uint32_t len
     if (todo) {
         f->stats.prog_pages += (addr + todo - 1) / f->page_size - addr / f->page_size + 1;
     }
-    if (t.torn) {
-        f->powered_off = 1;
-        return QP_ERR_IO;
-    }
-    return 0;
+    return finish_op(f, t);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -372,11 +380,7 @@ int qp_flash_erase(qp_flash_t *f, uint32_t addr, uint32_t len) {
 
     f->stats.erase_ops++;
     f->stats.erase_sectors += sectors;
-    if (t.torn) {
-        f->powered_off = 1;
-        return QP_ERR_IO;
-    }
-    return 0;
+    return finish_op(f, t);
 }
 
 int qp_flash_sync(qp_flash_t *f) {

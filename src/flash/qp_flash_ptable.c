@@ -10,10 +10,16 @@
 
 #include <string.h>
 
-// §3.1 encoding: a 32-byte header, `count` 32-byte entries, then a CRC-32 of all of it.
+// §3.1 encoding: a 32-byte header, `count` 48-byte entries, then a CRC-32 of all of it.
 #define PT_MAGIC 0x54505051u  // "QPPT" read as a little-endian u32
 #define PT_HEADER_SIZE 32u
-#define PT_ENTRY_SIZE 32u
+#define PT_ENTRY_SIZE 48u
+#define PT_NAME_SIZE 32u      // NUL-padded name field of an entry
+#define PT_ENTRY_OFFSET 32u   // entry field offsets: offset, size, flags, reserved
+#define PT_ENTRY_SIZE_F 36u
+#define PT_ENTRY_FLAGS 40u
+
+_Static_assert(PT_NAME_SIZE == QP_FLASH_PART_NAME_MAX + 1, "name field must hold a name");
 #define PT_MAX_BYTES (PT_HEADER_SIZE + QP_FLASH_PTABLE_MAX * PT_ENTRY_SIZE + 4u)
 
 // §3.4 defaults.
@@ -29,7 +35,7 @@ static uint32_t or_default(uint32_t v, uint32_t def) {
 
 static int add_entry(qp_flash_ptable_t *t, const char *name, uint64_t *next, uint32_t size,
                      uint32_t flags) {
-    if (size == 0 || size % t->sector_size) {
+    if (size == 0 || size % t->sector_size || strlen(name) > QP_FLASH_PART_NAME_MAX) {
         return QP_ERR_INVAL;
     }
     if (*next + size > t->flash_size) {
@@ -166,9 +172,9 @@ int qp_flash_ptable_write(qp_flash_t *f, const qp_flash_ptable_t *t) {
     for (uint32_t i = 0; i < t->count; i++, p += PT_ENTRY_SIZE) {
         const qp_flash_part_entry_t *e = &t->parts[i];
         memcpy(p, e->name, strnlen(e->name, QP_FLASH_PART_NAME_MAX));
-        qp_flash_put_le32(p + 16, e->offset);
-        qp_flash_put_le32(p + 20, e->size);
-        qp_flash_put_le32(p + 24, e->flags);
+        qp_flash_put_le32(p + PT_ENTRY_OFFSET, e->offset);
+        qp_flash_put_le32(p + PT_ENTRY_SIZE_F, e->size);
+        qp_flash_put_le32(p + PT_ENTRY_FLAGS, e->flags);
     }
     uint32_t len = (uint32_t)(p - buf);
     qp_flash_put_le32(p, qp_flash_crc32(0, buf, len));
@@ -254,14 +260,14 @@ int qp_flash_ptable_read(qp_flash_t *f, qp_flash_ptable_t *t) {
         if (err < 0) {
             return err;
         }
-        // The name field is NUL-padded and must hold a terminator (at most 15 characters).
-        if (memchr(e, 0, 16) == NULL) {
+        // The name field is NUL-padded and must hold a terminator.
+        if (memchr(e, 0, PT_NAME_SIZE) == NULL) {
             return QP_ERR_CORRUPT;
         }
-        memcpy(out.parts[i].name, e, 16);
-        out.parts[i].offset = qp_flash_get_le32(e + 16);
-        out.parts[i].size = qp_flash_get_le32(e + 20);
-        out.parts[i].flags = qp_flash_get_le32(e + 24);
+        memcpy(out.parts[i].name, e, PT_NAME_SIZE);
+        out.parts[i].offset = qp_flash_get_le32(e + PT_ENTRY_OFFSET);
+        out.parts[i].size = qp_flash_get_le32(e + PT_ENTRY_SIZE_F);
+        out.parts[i].flags = qp_flash_get_le32(e + PT_ENTRY_FLAGS);
     }
     // A table with a good CRC can still describe impossible partitions (a bug in whatever
     // wrote it); a user of the table must be able to trust every entry.

@@ -2,9 +2,12 @@
 // device-equivalent bytes.
 //
 // The real EC600S gives a script about 750 KB of MicroPython heap. The virtual module runs
-// CPython, whose objects are bigger than MicroPython's (64-bit pointers, larger headers), so
-// every host allocation is converted to device-equivalent bytes with a measured scale
-// (docs/heap.md) before it is charged against the budget. The accountant is plain C with no
+// CPython, whose small objects are bigger than MicroPython's (64-bit pointers, 16-byte
+// object headers against 4), so each host allocation is converted to what it would cost on
+// the device before it is charged against the budget: small blocks (object headers,
+// pointer-rich structures) are divided by a measured ratio, large blocks (string, bytes
+// and buffer payloads, which are the same size on both) are charged as they are
+// (docs/heap.md has the model and the measurement). The accountant is plain C with no
 // allocator of its own: the runtime calls qp_heap_reserve() before each allocation and
 // qp_heap_release() after each free (src/runtime/qp_pyalloc.c).
 //
@@ -16,27 +19,42 @@
 
 typedef struct qp_heap {
     size_t budget;          // device bytes the application may use (0: unlimited)
-    unsigned host_per_device_x100; // host bytes per device byte, times 100 (e.g. 250)
-    size_t host_in_use;     // host bytes currently allocated through the accountant
-    size_t host_baseline;   // host_in_use when budgeting started (end of boot)
-    size_t device_peak;     // highest device-equivalent use seen since budgeting started
+    unsigned small_ratio_x100; // host bytes per device byte for small blocks, times 100
+    size_t large_min;       // host blocks of at least this size are charged 1:1
+    size_t device_in_use;   // device-equivalent bytes of all blocks now allocated
+    size_t device_baseline; // device_in_use when budgeting started (end of boot)
+    size_t device_peak;     // highest use above the baseline since budgeting started
     int budgeting;          // 0 during boot: the platform's own start-up is not charged
+    unsigned exempt_depth;  // >0 while platform code runs that the device has in ROM
+    size_t exempt_start;    // device_in_use when the outermost exemption began
 } qp_heap_t;
 
-// Sets up an accountant with `budget` device bytes and the host/device size ratio
-// (times 100; 0 means 100, i.e. 1:1). Never fails. Budgeting starts with
-// qp_heap_start_budget(); until then every reservation succeeds.
-void qp_heap_init(qp_heap_t *heap, size_t budget, unsigned host_per_device_x100);
+// Sets up an accountant with `budget` device bytes, the host/device ratio for small blocks
+// (times 100; 0 means 100, i.e. 1:1) and the size from which blocks are charged 1:1
+// (0: never). Never fails. Budgeting starts with qp_heap_start_budget(); until then every
+// reservation succeeds.
+void qp_heap_init(qp_heap_t *heap, size_t budget, unsigned small_ratio_x100,
+                  size_t large_min);
+
+// What a host block of `host_bytes` costs on the device.
+size_t qp_heap_device_cost(const qp_heap_t *heap, size_t host_bytes);
 
 // Makes the current use the zero point of the budget (called once boot has finished).
 void qp_heap_start_budget(qp_heap_t *heap);
 
-// Charges `host_bytes` about to be allocated.
+// Brackets platform work that the device does not pay for from the script's heap (loading
+// a frozen module, which on the module is in flash): allocations in between are never
+// refused, and what they leave allocated at the end moves the baseline up instead of
+// being charged. Nests.
+void qp_heap_exempt_begin(qp_heap_t *heap);
+void qp_heap_exempt_end(qp_heap_t *heap);
+
+// Charges a host block of `host_bytes` about to be allocated.
 // @retval 0            charged
 // @retval QP_ERR_NOMEM the allocation would take the application over its budget
 int qp_heap_reserve(qp_heap_t *heap, size_t host_bytes);
 
-// Gives back `host_bytes` that were charged and are now free.
+// Gives back a host block of `host_bytes` that was charged and is now free.
 void qp_heap_release(qp_heap_t *heap, size_t host_bytes);
 
 // Device-equivalent bytes the application uses now, and what is left of the budget.

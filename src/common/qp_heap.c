@@ -7,57 +7,83 @@
 #include "qp/qp_heap.h"
 #include "qp/qp_err.h"
 
-void qp_heap_init(qp_heap_t *heap, size_t budget, unsigned host_per_device_x100) {
+void qp_heap_init(qp_heap_t *heap, size_t budget, unsigned small_ratio_x100,
+                  size_t large_min) {
     heap->budget = budget;
-    heap->host_per_device_x100 = host_per_device_x100 ? host_per_device_x100 : 100;
-    heap->host_in_use = 0;
-    heap->host_baseline = 0;
+    heap->small_ratio_x100 = small_ratio_x100 ? small_ratio_x100 : 100;
+    heap->large_min = large_min;
+    heap->device_in_use = 0;
+    heap->device_baseline = 0;
     heap->device_peak = 0;
     heap->budgeting = 0;
+    heap->exempt_depth = 0;
+    heap->exempt_start = 0;
+}
+
+size_t qp_heap_device_cost(const qp_heap_t *heap, size_t host_bytes) {
+    if (heap->large_min && host_bytes >= heap->large_min) {
+        return host_bytes;
+    }
+    // host * 100 / ratio without overflow, rounded up: a small block never costs nothing.
+    size_t r = heap->small_ratio_x100;
+    return host_bytes / r * 100 + ((host_bytes % r) * 100 + r - 1) / r;
 }
 
 void qp_heap_start_budget(qp_heap_t *heap) {
-    heap->host_baseline = heap->host_in_use;
+    heap->device_baseline = heap->device_in_use;
     heap->device_peak = 0;
     heap->budgeting = 1;
 }
 
-static size_t to_device_bytes(const qp_heap_t *heap, size_t host_bytes) {
-    return (size_t)((unsigned long long)host_bytes * 100u / heap->host_per_device_x100);
-}
-
-static size_t device_used_with(const qp_heap_t *heap, size_t host_in_use) {
-    if (!heap->budgeting || host_in_use <= heap->host_baseline) {
+static size_t used_at(const qp_heap_t *heap, size_t in_use) {
+    if (!heap->budgeting || in_use <= heap->device_baseline) {
         return 0;
     }
-    return to_device_bytes(heap, host_in_use - heap->host_baseline);
+    return in_use - heap->device_baseline;
+}
+
+void qp_heap_exempt_begin(qp_heap_t *heap) {
+    if (heap->exempt_depth++ == 0) {
+        heap->exempt_start = heap->device_in_use;
+    }
+}
+
+void qp_heap_exempt_end(qp_heap_t *heap) {
+    if (heap->exempt_depth == 0 || --heap->exempt_depth > 0) {
+        return;
+    }
+    // What the exempt work left allocated moves the zero point up with it.
+    if (heap->device_in_use > heap->exempt_start) {
+        heap->device_baseline += heap->device_in_use - heap->exempt_start;
+    }
 }
 
 int qp_heap_reserve(qp_heap_t *heap, size_t host_bytes) {
-    size_t after = heap->host_in_use + host_bytes;
-    if (after < heap->host_in_use) {
+    size_t after = heap->device_in_use + qp_heap_device_cost(heap, host_bytes);
+    if (after < heap->device_in_use) {
         return QP_ERR_NOMEM; // size_t overflow: certainly over any budget
     }
-    size_t used = device_used_with(heap, after);
-    if (heap->budgeting && heap->budget && used > heap->budget) {
+    size_t used = used_at(heap, after);
+    if (heap->budgeting && !heap->exempt_depth && heap->budget && used > heap->budget) {
         return QP_ERR_NOMEM;
     }
-    heap->host_in_use = after;
-    if (used > heap->device_peak) {
+    heap->device_in_use = after;
+    if (!heap->exempt_depth && used > heap->device_peak) {
         heap->device_peak = used;
     }
     return 0;
 }
 
 void qp_heap_release(qp_heap_t *heap, size_t host_bytes) {
-    heap->host_in_use = host_bytes > heap->host_in_use ? 0 : heap->host_in_use - host_bytes;
-    if (heap->host_in_use < heap->host_baseline) {
-        heap->host_baseline = heap->host_in_use;
+    size_t cost = qp_heap_device_cost(heap, host_bytes);
+    heap->device_in_use = cost > heap->device_in_use ? 0 : heap->device_in_use - cost;
+    if (heap->device_in_use < heap->device_baseline) {
+        heap->device_baseline = heap->device_in_use;
     }
 }
 
 size_t qp_heap_device_used(const qp_heap_t *heap) {
-    return device_used_with(heap, heap->host_in_use);
+    return used_at(heap, heap->device_in_use);
 }
 
 size_t qp_heap_device_free(const qp_heap_t *heap) {

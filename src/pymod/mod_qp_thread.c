@@ -60,25 +60,29 @@ static void report_unhandled(PyObject *func) {
 static void thread_run(void *arg) {
     thread_boot *boot = arg;
     PyGILState_STATE gil = PyGILState_Ensure();
+    // CPython 3.11 raises a thread's own limit back to the interpreter's whenever the
+    // thread's depth is below the latter, so a lower per-thread limit does not hold. We
+    // start the thread as if it were already `limit` levels short of the interpreter's
+    // limit instead: it then has exactly `limit` levels before RecursionError.
     PyThreadState *ts = PyThreadState_Get();
-    ts->recursion_limit = boot->recursion_limit;
+    ts->recursion_limit = Py_GetRecursionLimit();
     ts->recursion_remaining = boot->recursion_limit;
 
-    thread_state *st = get_state(boot->module);
+    PyObject *result = PyObject_Call(boot->func, boot->args, boot->kwargs);
+    if (result) {
+        Py_DECREF(result);
+    } else if (PyErr_ExceptionMatches(PyExc_SystemExit)) {
+        PyErr_Clear(); // _thread.exit() and stop_thread() end a thread quietly
+    } else {
+        report_unhandled(boot->func);
+    }
+    // The starter put our id in the running set; take it out.
     PyObject *ident = PyLong_FromUnsignedLong(PyThread_get_thread_ident());
-    if (ident && PySet_Add(st->running, ident) == 0) {
-        PyObject *result = PyObject_Call(boot->func, boot->args, boot->kwargs);
-        if (result) {
-            Py_DECREF(result);
-        } else if (PyErr_ExceptionMatches(PyExc_SystemExit)) {
-            PyErr_Clear(); // _thread.exit() and stop_thread() end a thread quietly
-        } else {
-            report_unhandled(boot->func);
-        }
-        PySet_Discard(st->running, ident);
+    if (ident) {
+        PySet_Discard(get_state(boot->module)->running, ident);
+        Py_DECREF(ident);
     }
     PyErr_Clear();
-    Py_XDECREF(ident);
     Py_DECREF(boot->func);
     Py_DECREF(boot->args);
     Py_XDECREF(boot->kwargs);
@@ -137,7 +141,13 @@ static PyObject *thread_start_new_thread(PyObject *module, PyObject *const *args
         PyErr_SetString(PyExc_RuntimeError, "can't start new thread");
         return NULL;
     }
-    return PyLong_FromUnsignedLong(ident);
+    // Still holding the GIL, so the thread cannot have finished: it is running from
+    // the caller's point of view as soon as start_new_thread returns.
+    PyObject *id = PyLong_FromUnsignedLong(ident);
+    if (id && PySet_Add(get_state(module)->running, id) < 0) {
+        Py_CLEAR(id);
+    }
+    return id;
 }
 
 static PyObject *thread_stack_size(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {

@@ -36,6 +36,18 @@ static PyObject *runtime_heap_start_budget(PyObject *module, PyObject *unused) {
     Py_RETURN_NONE;
 }
 
+static PyObject *runtime_heap_exempt_begin(PyObject *module, PyObject *unused) {
+    (void)module, (void)unused;
+    qp_heap_exempt_begin(qp_pyalloc_heap());
+    Py_RETURN_NONE;
+}
+
+static PyObject *runtime_heap_exempt_end(PyObject *module, PyObject *unused) {
+    (void)module, (void)unused;
+    qp_heap_exempt_end(qp_pyalloc_heap());
+    Py_RETURN_NONE;
+}
+
 static PyObject *runtime_boot_info(PyObject *module, PyObject *unused) {
     (void)module, (void)unused;
     const qp_runtime_config_t *cfg = qp_runtime_config();
@@ -81,6 +93,8 @@ static PyMethodDef runtime_methods[] = {
     {"frozen_source", runtime_frozen_source, METH_O, NULL},
     {"heap_info", runtime_heap_info, METH_NOARGS, NULL},
     {"heap_start_budget", runtime_heap_start_budget, METH_NOARGS, NULL},
+    {"heap_exempt_begin", runtime_heap_exempt_begin, METH_NOARGS, NULL},
+    {"heap_exempt_end", runtime_heap_exempt_end, METH_NOARGS, NULL},
     {"boot_info", runtime_boot_info, METH_NOARGS, NULL},
     {NULL, NULL, 0, NULL},
 };

@@ -69,21 +69,21 @@ static void *wrapped_realloc(void *ctx, void *ptr, size_t new_size) {
     if (new_size > SIZE_MAX - HEADER) {
         return NULL;
     }
-    if (new_size > old_size && qp_heap_reserve(&heap, new_size - old_size) < 0) {
+    // A block's cost depends on its size class (qp_heap_device_cost), so re-charge it
+    // whole rather than by the difference.
+    qp_heap_release(&heap, old_size + HEADER);
+    if (qp_heap_reserve(&heap, new_size + HEADER) < 0) {
+        (void)qp_heap_reserve(&heap, old_size + HEADER); // the old block stays
         return NULL;
     }
-    unsigned char *grown = w->inner.realloc(w->inner.ctx, block, new_size + HEADER);
-    if (!grown) {
-        if (new_size > old_size) {
-            qp_heap_release(&heap, new_size - old_size);
-        }
+    unsigned char *moved = w->inner.realloc(w->inner.ctx, block, new_size + HEADER);
+    if (!moved) {
+        qp_heap_release(&heap, new_size + HEADER);
+        (void)qp_heap_reserve(&heap, old_size + HEADER);
         return NULL;
     }
-    if (new_size < old_size) {
-        qp_heap_release(&heap, old_size - new_size);
-    }
-    memcpy(grown, &new_size, sizeof new_size);
-    return grown + HEADER;
+    memcpy(moved, &new_size, sizeof new_size);
+    return moved + HEADER;
 }
 
 static void install(PyMemAllocatorDomain domain, domain_wrap *w) {
@@ -94,7 +94,7 @@ static void install(PyMemAllocatorDomain domain, domain_wrap *w) {
 }
 
 void qp_pyalloc_install(size_t budget) {
-    qp_heap_init(&heap, budget, QP_HEAP_HOST_PER_DEVICE_X100);
+    qp_heap_init(&heap, budget, QP_HEAP_SMALL_RATIO_X100, QP_HEAP_LARGE_BLOCK);
     install(PYMEM_DOMAIN_MEM, &wrap_mem);
     install(PYMEM_DOMAIN_OBJ, &wrap_obj);
 }

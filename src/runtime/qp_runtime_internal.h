@@ -8,9 +8,13 @@
 #include "qp/qp_heap.h"
 #include "qp/qp_runtime.h"
 
-// Host bytes a script's data takes in CPython per byte it takes in MicroPython on the
-// 32-bit module, times 100. Measured with bench/heap_factor (docs/heap.md).
-#define QP_HEAP_HOST_PER_DEVICE_X100 250
+// The heap cost model (docs/heap.md): blocks below QP_HEAP_LARGE_BLOCK host bytes are
+// objects and pointer arrays, QP_HEAP_SMALL_RATIO_X100 / 100 times bigger in 64-bit
+// CPython than in MicroPython on the 32-bit module; larger blocks are payloads (string,
+// bytes, buffer contents) and cost the same on both. 512 is where pymalloc hands over to
+// the system allocator, i.e. where CPython itself stops treating blocks as small objects.
+#define QP_HEAP_SMALL_RATIO_X100 250
+#define QP_HEAP_LARGE_BLOCK 512
 
 // Installs the budgeted allocator; `budget` in device bytes (see qp_pyalloc.c).
 void qp_pyalloc_install(size_t budget);

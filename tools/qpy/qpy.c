@@ -111,7 +111,7 @@ static int cmd_device_new(int argc, char **argv, int verbose) {
         case 's': opts.sn = optarg; break;
         case 'f': opts.fw_version = optarg; break;
         case 'h': fputs(usage_text, stdout); return 0;
-        default: return usage_error("%s", "bad option for 'device new'");
+        default: return usage_error("unknown option '%s' for 'device new'", argv[optind - 1]);
         }
     }
     if (optind != argc - 1) {
@@ -156,6 +156,7 @@ int main(int argc, char **argv) {
     };
     const char *device = NULL;
     int verbose = 0, power_on_reason = 0;
+    opterr = 0; // we say what is wrong ourselves, in the same words for every option
     int c;
     while ((c = getopt_long(argc, argv, "+vh", options, NULL)) != -1) {
         switch (c) {
@@ -164,7 +165,7 @@ int main(int argc, char **argv) {
         case 'h': fputs(usage_text, stdout); return 0;
         case 'V': printf("qpy (OpenQPY) %s\n", QP_VERSION); return 0;
         case 'p': power_on_reason = atoi(optarg); break;
-        default: return usage_error("%s", "unknown option");
+        default: return usage_error("unknown option '%s'", argv[optind - 1]);
         }
     }
     const char *command = optind < argc ? argv[optind] : "repl";

@@ -24,9 +24,16 @@ class FrozenImporter:
 
     @staticmethod
     def exec_module(module):
+        # On the module a frozen module lives in flash: loading it (and the host library
+        # modules it stands on) is not charged to the script's heap.
         name = module.__name__
-        code = compile(_qp_runtime.frozen_source(name), name + ".py", "exec", dont_inherit=True)
-        exec(code, module.__dict__)
+        _qp_runtime.heap_exempt_begin()
+        try:
+            code = compile(_qp_runtime.frozen_source(name), name + ".py", "exec",
+                           dont_inherit=True)
+            exec(code, module.__dict__)
+        finally:
+            _qp_runtime.heap_exempt_end()
 
 
 def _merge_thread():

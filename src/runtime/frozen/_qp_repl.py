@@ -7,6 +7,7 @@
 # or while brackets, quotes or a trailing backslash are open. When input does not come
 # from a terminal (a transcript piped in), each line is echoed after its prompt as the
 # module echoes what the terminal sends, so the output reads as the session did.
+import os
 import sys
 import _qp_traceback
 
@@ -56,10 +57,19 @@ class _Input:
         if self.tty:
             return input(prompt)
         sys.stdout.write(prompt)
-        text = sys.stdin.readline()
-        if not text:
-            raise EOFError
-        text = text.rstrip("\n").rstrip("\r")
+        # Byte by byte from the descriptor: a buffered reader would swallow input that
+        # belongs to the module after a restart (the process is re-executed).
+        data = bytearray()
+        while True:
+            c = os.read(0, 1)
+            if not c:
+                if not data:
+                    raise EOFError
+                break
+            if c == b"\n":
+                break
+            data += c
+        text = data.decode("utf-8", "replace").rstrip("\r")
         sys.stdout.write(text + "\n")
         return text
 

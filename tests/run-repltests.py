@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""Replays REPL transcripts against the virtual module.
+
+A transcript is a REPL session as the module printed it: input lines after ">>> " or
+"... " prompts, output lines in between. The input lines are fed to `qpy repl` on a fresh
+device with the seed's identity; the module's output must reproduce the transcript, then
+end with the final ">>> " prompt. One relaxation, for values that differ between any two
+modules (thread ids, free heap): an expected line of decimal digits only matches any line
+of decimal digits. Ends with "N passed, N failed".
+
+Usage: run-repltests.py --qpy PATH TRANSCRIPT.txt ...
+"""
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+from qpytest import TIMEOUT, new_device
+
+PROMPTS = (">>> ", "... ")
+NUMBER = re.compile(r"^-?\d+$")
+
+
+def inputs_of(transcript):
+    lines = []
+    for line in transcript.split("\n"):
+        if line.startswith(PROMPTS):
+            lines.append(line[4:])
+    return "".join(line + "\n" for line in lines)
+
+
+def expected_of(transcript):
+    text = transcript.rstrip("\n")
+    # A transcript may stop at an empty final prompt; the session always ends on one.
+    if text.endswith("\n>>>") or text == ">>>":
+        text = text[:-3]
+    elif not text.endswith(">>> "):
+        text += "\n"
+    if not text.endswith(">>> "):
+        text += ">>> "
+    return text
+
+
+def same(expected, actual):
+    exp_lines = expected.split("\n")
+    act_lines = actual.split("\n")
+    if len(exp_lines) != len(act_lines):
+        return False
+    for e, a in zip(exp_lines, act_lines):
+        if e != a and not (NUMBER.match(e) and NUMBER.match(a)):
+            return False
+    return True
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--qpy", required=True)
+    ap.add_argument("transcripts", nargs="+")
+    args = ap.parse_args()
+    args.qpy = os.path.abspath(args.qpy)
+    passed = failed = 0
+    for path in args.transcripts:
+        with open(path, encoding="utf-8") as f:
+            transcript = f.read()
+        workdir = tempfile.mkdtemp(prefix="qpy-repltest-")
+        try:
+            device = new_device(args.qpy, workdir)
+            proc = subprocess.run([args.qpy, "--device", device, "repl"],
+                                  input=inputs_of(transcript).encode(), cwd=workdir,
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                  timeout=TIMEOUT)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        actual = proc.stdout.decode("utf-8", "replace")
+        expected = expected_of(transcript)
+        if same(expected, actual) and proc.returncode == 0:
+            print("pass ", path)
+            passed += 1
+        else:
+            print("FAIL ", path, "(exit status %d)" % proc.returncode)
+            sys.stdout.flush()
+            with tempfile.NamedTemporaryFile("w", suffix=".exp", delete=False) as e, \
+                    tempfile.NamedTemporaryFile("w", suffix=".out", delete=False) as a:
+                e.write(expected)
+                a.write(actual)
+            subprocess.run(["diff", "-u", e.name, a.name])
+            os.unlink(e.name)
+            os.unlink(a.name)
+            failed += 1
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,138 @@
+// fs_testutil.c - see fs_testutil.h. Linked into every tests/unit/fs executable.
+#include "fs_testutil.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+const fs_geom_t fs_geoms[] = {
+    {"ec600s 4096/4096/4096", 4096, 4096, 4096, 4096, 16},
+    {"16/16/4096 cache 16 lookahead 4", 16, 16, 4096, 16, 4},
+    {"16/16/4096 cache 512", 16, 16, 4096, 512, 16},
+    {"256/256/4096 cache 256 lookahead 8", 256, 256, 4096, 256, 8},
+    {"256/256/4096 cache 4096", 256, 256, 4096, 4096, 32},
+};
+const size_t fs_ngeoms = sizeof(fs_geoms) / sizeof(fs_geoms[0]);
+
+static int t_read(void *ctx, uint32_t block, uint32_t off, void *buf, uint32_t size) {
+    tdev_t *d = ctx;
+    return qp_flash_bd_read(&d->bd, block, off, buf, size);
+}
+
+static int t_prog(void *ctx, uint32_t block, uint32_t off, const void *buf, uint32_t size) {
+    tdev_t *d = ctx;
+    return qp_flash_bd_prog(&d->bd, block, off, buf, size);
+}
+
+static int t_erase(void *ctx, uint32_t block) {
+    tdev_t *d = ctx;
+    if (block == d->bad_block) {
+        return QP_ERR_CORRUPT;
+    }
+    return qp_flash_bd_erase(&d->bd, block);
+}
+
+static int t_sync(void *ctx) {
+    tdev_t *d = ctx;
+    return qp_flash_bd_sync(&d->bd);
+}
+
+void tdev_open(tdev_t *d, const fs_geom_t *g, uint32_t block_count) {
+    memset(d, 0, sizeof(*d));
+    d->size = g->block_size * block_count;
+    d->mem = malloc(d->size);
+    assert_non_null(d->mem);
+    memset(d->mem, 0xff, d->size);
+    qp_flash_config_t fc = {0};
+    fc.size = d->size;
+    fc.sector_size = 4096;
+    fc.page_size = 256;
+    fc.data_buffer = d->mem;
+    fc.flags = QP_FLASH_F_KEEP;
+    assert_int_equal(qp_flash_open_ram(&d->flash, &fc), 0);
+    assert_int_equal(qp_flash_part_init(&d->part, &d->flash, 0, d->size), 0);
+    assert_int_equal(qp_flash_bd_init(&d->bd, &d->part, g->block_size), 0);
+    d->bad_block = TDEV_NO_BAD;
+    d->cfg.context = d;
+    d->cfg.read = t_read;
+    d->cfg.prog = t_prog;
+    d->cfg.erase = t_erase;
+    d->cfg.sync = t_sync;
+    d->cfg.read_size = g->read_size;
+    d->cfg.prog_size = g->prog_size;
+    d->cfg.block_size = g->block_size;
+    d->cfg.block_count = block_count;
+    d->cfg.cache_size = g->cache_size;
+    d->cfg.lookahead_size = g->lookahead_size;
+}
+
+void tdev_close(tdev_t *d) {
+    qp_flash_close(&d->flash);
+    free(d->mem);
+    d->mem = NULL;
+}
+
+void tdev_format_mount(tdev_t *d, qp_fs_t *fs) {
+    assert_int_equal(qp_fs_format(fs, &d->cfg), 0);
+    assert_int_equal(qp_fs_mount(fs, &d->cfg), 0);
+}
+
+void fill_pattern(uint8_t *buf, size_t len, uint32_t seed) {
+    uint32_t x = seed * 2654435761u + 1;
+    for (size_t i = 0; i < len; i++) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        buf[i] = (uint8_t)x;
+    }
+}
+
+void write_file(qp_fs_t *fs, const char *path, const uint8_t *data, size_t len) {
+    qp_fs_file_t f;
+    assert_int_equal(qp_fs_file_open(fs, &f, path,
+                                     QP_FS_O_WRONLY | QP_FS_O_CREAT | QP_FS_O_TRUNC), 0);
+    assert_int_equal(qp_fs_file_write(fs, &f, data, len), (int)len);
+    assert_int_equal(qp_fs_file_close(fs, &f), 0);
+}
+
+void check_file(qp_fs_t *fs, const char *path, const uint8_t *data, size_t len) {
+    qp_fs_file_t f;
+    assert_int_equal(qp_fs_file_open(fs, &f, path, QP_FS_O_RDONLY), 0);
+    assert_int_equal(qp_fs_file_size(fs, &f), (int32_t)len);
+    uint8_t *got = malloc(len + 1);
+    assert_non_null(got);
+    assert_int_equal(qp_fs_file_read(fs, &f, got, len + 1), (int)len);
+    assert_memory_equal(got, data, len);
+    free(got);
+    assert_int_equal(qp_fs_file_close(fs, &f), 0);
+}
+
+void write_pattern(qp_fs_t *fs, const char *path, size_t len, uint32_t seed) {
+    uint8_t *buf = malloc(len + 1);
+    assert_non_null(buf);
+    fill_pattern(buf, len, seed);
+    write_file(fs, path, buf, len);
+    free(buf);
+}
+
+void check_pattern(qp_fs_t *fs, const char *path, size_t len, uint32_t seed) {
+    uint8_t *buf = malloc(len + 1);
+    assert_non_null(buf);
+    fill_pattern(buf, len, seed);
+    check_file(fs, path, buf, len);
+    free(buf);
+}
+
+int count_entries(qp_fs_t *fs, const char *path) {
+    qp_fs_dir_t dir;
+    int err = qp_fs_dir_open(fs, &dir, path);
+    if (err < 0) {
+        return err;
+    }
+    int n = 0;
+    qp_fs_info_t info;
+    while ((err = qp_fs_dir_read(fs, &dir, &info)) == 1) {
+        n++;
+    }
+    qp_fs_dir_close(fs, &dir);
+    return err < 0 ? err : n;
+}

@@ -1,0 +1,59 @@
+// fs_testutil.h - shared fixtures for the src/fs unit tests: the geometries every test
+// runs over, a test device (qp_flash's RAM NOR model behind its block-device adapter, plus
+// optional bad-block injection), and file helpers that fail the cmocka test on error.
+#ifndef QP_FS_TESTUTIL_H
+#define QP_FS_TESTUTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "qp/qp_flash.h"
+#include "qp/qp_fs.h"
+
+typedef struct fs_geom {
+    const char *name;
+    uint32_t read_size, prog_size, block_size;
+    uint32_t cache_size;
+    uint32_t lookahead_size;
+} fs_geom_t;
+
+// EC600S 4096/4096/4096, then 16/16 and 256/256 with small and large caches and lookaheads.
+extern const fs_geom_t fs_geoms[];
+extern const size_t fs_ngeoms;
+
+#define TDEV_NO_BAD 0xffffffffu
+
+typedef struct tdev {
+    qp_flash_t flash;
+    qp_flash_part_t part;
+    qp_flash_bd_t bd;
+    uint8_t *mem; // the flash contents (ours: QP_FLASH_F_KEEP), for corruption tests
+    uint32_t size;
+    struct qp_fs_config cfg;
+    uint32_t bad_block; // erasing it returns QP_ERR_CORRUPT (a worn-out block)
+} tdev_t;
+
+// Opens an erased RAM flash of block_count blocks with geometry g and fills d->cfg.
+void tdev_open(tdev_t *d, const fs_geom_t *g, uint32_t block_count);
+void tdev_close(tdev_t *d);
+
+// Formats and mounts, asserting success.
+void tdev_format_mount(tdev_t *d, qp_fs_t *fs);
+
+// Deterministic test data.
+void fill_pattern(uint8_t *buf, size_t len, uint32_t seed);
+
+// Writes (creating or truncating) / checks a whole file; fail the test on any error.
+void write_file(qp_fs_t *fs, const char *path, const uint8_t *data, size_t len);
+void check_file(qp_fs_t *fs, const char *path, const uint8_t *data, size_t len);
+// Same with a pattern of `len` bytes from `seed`.
+void write_pattern(qp_fs_t *fs, const char *path, size_t len, uint32_t seed);
+void check_pattern(qp_fs_t *fs, const char *path, size_t len, uint32_t seed);
+
+// Entries in a directory (not counting "." and ".."), or a negative error.
+int count_entries(qp_fs_t *fs, const char *path);
+
+#endif

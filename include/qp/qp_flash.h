@@ -310,6 +310,19 @@ int qp_flash_ptable_write(qp_flash_t *f, const qp_flash_ptable_t *t);
 // @retval QP_ERR_NOTSUP  another major version
 int qp_flash_ptable_read(qp_flash_t *f, qp_flash_ptable_t *t);
 
+// Opens the device flash at `path` and reads its partition table into *table, creating
+// what is missing: a new image with `layout`'s geometry when there is no file (page size
+// and flags from `cfg`, which may be NULL), and `layout` written as its table when the
+// table sector is blank (a first boot, or a creation interrupted before the table was
+// written). An existing image keeps its own table, whatever `layout` says; a damaged table
+// is reported, never overwritten. On failure the handle is closed.
+// @retval QP_ERR_CORRUPT the image header or the stored table is damaged
+// @retval QP_ERR_INVAL   `layout` fails validation, or the existing image's geometry
+//                        differs from `cfg`'s non-zero fields
+// and the codes of qp_flash_file_create/qp_flash_file_open.
+int qp_flash_file_provision(qp_flash_t *f, const char *path, const qp_flash_ptable_t *layout,
+                            const qp_flash_config_t *cfg, qp_flash_ptable_t *table);
+
 // ---------------------------------------------------------------------------------------
 // Partition views
 // ---------------------------------------------------------------------------------------

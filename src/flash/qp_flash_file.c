@@ -38,17 +38,16 @@ static int errno_code(int e) {
     }
 }
 
-// pread/pwrite of exactly `len` bytes. A short read means the image is shorter than its
-// header promised.
-static int pread_all(int fd, void *buf, size_t len, off_t off) {
-    uint8_t *p = buf;
+// pread/pwrite of exactly `len` bytes, resuming after signals and short transfers. A
+// short read means the image is shorter than its header promised.
+static int transfer_all(int fd, uint8_t *p, size_t len, off_t off, int writing) {
     while (len) {
-        ssize_t n = pread(fd, p, len, off);
+        ssize_t n = writing ? pwrite(fd, p, len, off) : pread(fd, p, len, off);
         if (n < 0 && errno == EINTR) {
             continue;
         }
         if (n <= 0) {
-            return n == 0 ? QP_ERR_CORRUPT : errno_code(errno);
+            return n < 0 ? errno_code(errno) : writing ? QP_ERR_IO : QP_ERR_CORRUPT;
         }
         p += n;
         len -= (size_t)n;
@@ -57,21 +56,13 @@ static int pread_all(int fd, void *buf, size_t len, off_t off) {
     return 0;
 }
 
+static int pread_all(int fd, void *buf, size_t len, off_t off) {
+    return transfer_all(fd, buf, len, off, 0);
+}
+
 static int pwrite_all(int fd, const void *buf, size_t len, off_t off) {
-    const uint8_t *p = buf;
-    while (len) {
-        ssize_t n = pwrite(fd, p, len, off);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            return n == 0 ? QP_ERR_IO : errno_code(errno);
-        }
-        p += n;
-        len -= (size_t)n;
-        off += n;
-    }
-    return 0;
+    // transfer_all only reads from the buffer when writing.
+    return transfer_all(fd, (uint8_t *)(uintptr_t)buf, len, off, 1);
 }
 
 static int file_read(qp_flash_t *f, uint32_t addr, void *buf, uint32_t len) {
@@ -292,4 +283,36 @@ int qp_flash_file_create(qp_flash_t *f, const char *path, const qp_flash_config_
     qp_flash_config_t open_cfg = *cfg;
     open_cfg.flags &= ~QP_FLASH_F_RDONLY;
     return qp_flash_file_open(f, path, &open_cfg);
+}
+
+int qp_flash_file_provision(qp_flash_t *f, const char *path, const qp_flash_ptable_t *layout,
+                            const qp_flash_config_t *cfg, qp_flash_ptable_t *table) {
+    static const qp_flash_config_t defaults;
+    if (!f || !path || !table || qp_flash_ptable_validate(layout) < 0) {
+        return QP_ERR_INVAL;
+    }
+    if (!cfg) {
+        cfg = &defaults;
+    }
+    int err = qp_flash_file_open(f, path, cfg);
+    if (err == QP_ERR_NOENT) {
+        qp_flash_config_t c = *cfg;
+        c.size = layout->flash_size;
+        c.sector_size = layout->sector_size;
+        err = qp_flash_file_create(f, path, &c);
+    }
+    if (err < 0) {
+        return err;
+    }
+    err = qp_flash_ptable_read(f, table);
+    if (err == QP_ERR_NOENT && !(f->flags & QP_FLASH_F_RDONLY)) {
+        err = qp_flash_ptable_write(f, layout);
+        if (err == 0) {
+            err = qp_flash_ptable_read(f, table);
+        }
+    }
+    if (err < 0) {
+        qp_flash_close(f);
+    }
+    return err;
 }

@@ -29,13 +29,23 @@ _Static_assert(PT_NAME_SIZE == QP_FLASH_PART_NAME_MAX + 1, "name field must hold
 #define DEFAULT_CUSTOMER_FS_SIZE 5242880u      // mklfs -s 5242880 in QuecPython's docs
 #define DEFAULT_CUSTOMER_BACKUP_FS_SIZE 204800u
 
+// strnlen() is POSIX, not C11; this library must build with a bare C library.
+static size_t bounded_len(const char *s, size_t max) {
+    size_t n = 0;
+    while (n < max && s[n]) {
+        n++;
+    }
+    return n;
+}
+
 static uint32_t or_default(uint32_t v, uint32_t def) {
     return v ? v : def;
 }
 
 static int add_entry(qp_flash_ptable_t *t, const char *name, uint64_t *next, uint32_t size,
                      uint32_t flags) {
-    if (size == 0 || size % t->sector_size || strlen(name) > QP_FLASH_PART_NAME_MAX) {
+    size_t len = bounded_len(name, QP_FLASH_PART_NAME_MAX + 1);
+    if (size == 0 || size % t->sector_size || len > QP_FLASH_PART_NAME_MAX) {
         return QP_ERR_INVAL;
     }
     if (*next + size > t->flash_size) {
@@ -43,7 +53,7 @@ static int add_entry(qp_flash_ptable_t *t, const char *name, uint64_t *next, uin
     }
     qp_flash_part_entry_t *e = &t->parts[t->count++];
     memset(e, 0, sizeof *e);
-    memcpy(e->name, name, strnlen(name, QP_FLASH_PART_NAME_MAX));
+    memcpy(e->name, name, len);
     e->offset = (uint32_t)*next;
     e->size = size;
     e->flags = flags;
@@ -100,7 +110,7 @@ int qp_flash_layout_ec600s(qp_flash_ptable_t *t, const qp_flash_layout_opts_t *o
 }
 
 static int name_ok(const char *name) {
-    size_t n = strnlen(name, QP_FLASH_PART_NAME_MAX + 1);
+    size_t n = bounded_len(name, QP_FLASH_PART_NAME_MAX + 1);
     return n > 0 && n <= QP_FLASH_PART_NAME_MAX;
 }
 
@@ -171,7 +181,7 @@ int qp_flash_ptable_write(qp_flash_t *f, const qp_flash_ptable_t *t) {
     uint8_t *p = buf + PT_HEADER_SIZE;
     for (uint32_t i = 0; i < t->count; i++, p += PT_ENTRY_SIZE) {
         const qp_flash_part_entry_t *e = &t->parts[i];
-        memcpy(p, e->name, strnlen(e->name, QP_FLASH_PART_NAME_MAX));
+        memcpy(p, e->name, bounded_len(e->name, QP_FLASH_PART_NAME_MAX));
         qp_flash_put_le32(p + PT_ENTRY_OFFSET, e->offset);
         qp_flash_put_le32(p + PT_ENTRY_SIZE_F, e->size);
         qp_flash_put_le32(p + PT_ENTRY_FLAGS, e->flags);

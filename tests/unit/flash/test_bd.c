@@ -6,10 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <string.h>
-
-#include "qp/qp_err.h"
-#include "qp/qp_flash.h"
+#include "flash_test.h"
 
 #define SECTOR 4096u
 
@@ -26,9 +23,7 @@ typedef struct fake_fs_bd {
 static void test_blocks_map_onto_the_partition(void **state) {
     (void)state;
     qp_flash_t f;
-    qp_flash_config_t cfg = {0};
-    cfg.size = 32 * SECTOR;
-    assert_int_equal(qp_flash_open_ram(&f, &cfg), 0);
+    ft_open_ram(&f, 32 * SECTOR, 0);
     qp_flash_part_t p;
     assert_int_equal(qp_flash_part_init(&p, &f, 8 * SECTOR, 16 * SECTOR), 0);
     qp_flash_bd_t bd;
@@ -51,9 +46,7 @@ static void test_blocks_map_onto_the_partition(void **state) {
     assert_int_equal(c.prog(c.context, 3, 100, "X", 1), QP_ERR_INVAL); // 0 -> 1
     assert_int_equal(c.erase(c.context, 3), 0);
     assert_int_equal(c.prog(c.context, 3, 100, "X", 1), 0);
-    uint32_t w = 0;
-    assert_int_equal(qp_flash_wear(&f, 11, &w), 0);
-    assert_int_equal(w, 1);
+    assert_int_equal(ft_wear(&f, 11), 1);
 
     // Nothing leaves its block or the device.
     assert_int_equal(c.read(c.context, 16, 0, back, 1), QP_ERR_RANGE);
@@ -67,9 +60,7 @@ static void test_blocks_map_onto_the_partition(void **state) {
 static void test_large_blocks_and_partial_tail(void **state) {
     (void)state;
     qp_flash_t f;
-    qp_flash_config_t cfg = {0};
-    cfg.size = 16 * SECTOR;
-    assert_int_equal(qp_flash_open_ram(&f, &cfg), 0);
+    ft_open_ram(&f, 16 * SECTOR, 0);
     qp_flash_part_t p;
     assert_int_equal(qp_flash_part_init(&p, &f, 0, 11 * SECTOR), 0);
     qp_flash_bd_t bd;
@@ -84,11 +75,8 @@ static void test_large_blocks_and_partial_tail(void **state) {
     uint64_t ops = qp_flash_op_count(&f);
     assert_int_equal(qp_flash_bd_erase(&bd, 1), 0);
     assert_int_equal(qp_flash_op_count(&f), ops + 1);
-    uint32_t w2 = 0, w3 = 0;
-    qp_flash_wear(&f, 2, &w2);
-    qp_flash_wear(&f, 3, &w3);
-    assert_int_equal(w2, 1);
-    assert_int_equal(w3, 1);
+    assert_int_equal(ft_wear(&f, 2), 1);
+    assert_int_equal(ft_wear(&f, 3), 1);
     uint8_t back[8];
     assert_int_equal(qp_flash_bd_read(&bd, 1, 2 * SECTOR - 8, back, 8), 0);
     for (int i = 0; i < 8; i++) {

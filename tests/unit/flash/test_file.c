@@ -1,6 +1,6 @@
 // Unit tests for the flash.img file backend: creation, persistence across reopen (contents
-// and erase counters), the image header checks (SPEC-partitions §4), locking and
-// read-only opens.
+// and erase counters), the image header checks (SPEC-partitions §4), locking, read-only
+// opens, provisioning, and torn operations persisting in the file.
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,37 +14,26 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "qp/qp_err.h"
-#include "qp/qp_flash.h"
+#include "flash_test.h"
 
 #define SECTOR 4096u
 #define SIZE (16u * SECTOR)
 
-typedef struct fixture {
-    char dir[64];
-    char path[96];
-} fixture_t;
+typedef ft_tmp_t fixture_t;
 
 static int setup(void **state) {
     fixture_t *fx = calloc(1, sizeof *fx);
     if (!fx) {
         return -1;
     }
-    strcpy(fx->dir, "/tmp/qp-flash-test-XXXXXX");
-    if (!mkdtemp(fx->dir)) {
-        free(fx);
-        return -1;
-    }
-    snprintf(fx->path, sizeof fx->path, "%s/%s", fx->dir, QP_FLASH_IMAGE_NAME);
+    ft_tmp_make(fx);
     *state = fx;
     return 0;
 }
 
 static int teardown(void **state) {
-    fixture_t *fx = *state;
-    unlink(fx->path);
-    rmdir(fx->dir);
-    free(fx);
+    ft_tmp_remove(*state);
+    free(*state);
     return 0;
 }
 
@@ -103,13 +92,9 @@ static void test_contents_and_wear_survive_reopen(void **state) {
     char back[sizeof msg];
     assert_int_equal(qp_flash_read(&f, 5 * SECTOR + 100, back, sizeof back), 0);
     assert_memory_equal(back, msg, sizeof msg);
-    uint32_t w = 0;
-    assert_int_equal(qp_flash_wear(&f, 9, &w), 0);
-    assert_int_equal(w, 3);
-    assert_int_equal(qp_flash_wear(&f, 10, &w), 0);
-    assert_int_equal(w, 3);
-    assert_int_equal(qp_flash_wear(&f, 11, &w), 0);
-    assert_int_equal(w, 0);
+    assert_int_equal(ft_wear(&f, 9), 3);
+    assert_int_equal(ft_wear(&f, 10), 3);
+    assert_int_equal(ft_wear(&f, 11), 0);
     // The NOR rules hold on the file backend as on RAM.
     char other[sizeof msg];
     memset(other, 0xFF, sizeof other);
@@ -239,6 +224,77 @@ static void test_sync_flag_and_bad_create(void **state) {
     assert_int_equal(qp_flash_file_create(&f, nodir, &cfg), QP_ERR_NOENT);
 }
 
+static void test_provision(void **state) {
+    fixture_t *fx = *state;
+    qp_flash_ptable_t layout, t;
+    ft_small_layout(&layout);
+    qp_flash_t f;
+    // First boot: no image. It is created with the layout's geometry and table.
+    assert_int_equal(qp_flash_file_provision(&f, fx->path, &layout, NULL, &t), 0);
+    assert_int_equal(f.size, 64 * SECTOR);
+    assert_int_equal(t.count, 5);
+    qp_flash_part_t fs;
+    assert_int_equal(qp_flash_part_open(&fs, &f, &t, "customer_fs"), 0);
+    assert_int_equal(qp_flash_part_program(&fs, 0, "fs", 2), 0);
+    qp_flash_close(&f);
+
+    // Later boots keep the stored table even if the profile now asks for another one.
+    qp_flash_ptable_t other = layout;
+    other.parts[4].size = 8 * SECTOR;
+    assert_int_equal(qp_flash_file_provision(&f, fx->path, &other, NULL, &t), 0);
+    assert_int_equal(qp_flash_ptable_find(&t, "customer_backup_fs")->size, 4 * SECTOR);
+    char back[2];
+    assert_int_equal(qp_flash_part_open(&fs, &f, &t, "customer_fs"), 0);
+    assert_int_equal(qp_flash_part_read(&fs, 0, back, 2), 0);
+    assert_memory_equal(back, "fs", 2);
+
+    // A blank table sector (creation interrupted before the table) is filled in.
+    assert_int_equal(qp_flash_erase(&f, 0, SECTOR), 0);
+    qp_flash_close(&f);
+    assert_int_equal(qp_flash_file_provision(&f, fx->path, &layout, NULL, &t), 0);
+    assert_int_equal(t.count, 5);
+    // A damaged one (a name byte cleared) is reported, not overwritten.
+    uint8_t z = 0;
+    assert_int_equal(qp_flash_program(&f, 32, &z, 1), 0);
+    qp_flash_close(&f);
+    assert_int_equal(qp_flash_file_provision(&f, fx->path, &layout, NULL, &t), QP_ERR_CORRUPT);
+    assert_int_equal(qp_flash_close(&f), 0); // closed on failure
+    qp_flash_ptable_t bad = layout;
+    bad.count = 0;
+    assert_int_equal(qp_flash_file_provision(&f, fx->path, &bad, NULL, &t), QP_ERR_INVAL);
+}
+
+// A power cut on the file backend leaves the torn bytes in flash.img (SPEC §5.3).
+static void test_file_backend_keeps_the_torn_state(void **state) {
+        const char *path = ((fixture_t *)*state)->path;
+    qp_flash_t f;
+    qp_flash_config_t cfg = {0};
+    cfg.size = 4 * SECTOR;
+    assert_int_equal(qp_flash_file_create(&f, path, &cfg), 0);
+    static uint8_t data[SECTOR], img1[4 * SECTOR], img2[4 * SECTOR];
+    memset(data, 0x00, sizeof data);
+    qp_flash_powercut_arm(&f, 2, 99);
+    assert_int_equal(qp_flash_program(&f, 0, data, SECTOR), 0);
+    assert_int_equal(qp_flash_program(&f, SECTOR, data, SECTOR), QP_ERR_IO);
+    assert_int_equal(qp_flash_read(&f, 0, img1, 1), QP_ERR_IO);
+    qp_flash_close(&f);
+
+    // Reopening is "power restored": the torn contents are what the file holds.
+    assert_int_equal(qp_flash_file_open(&f, path, NULL), 0);
+    assert_int_equal(qp_flash_read(&f, 0, img1, sizeof img1), 0);
+    qp_flash_close(&f);
+    // The same cut on a RAM flash gives the same bytes: the tear is the model's, not the
+    // backend's.
+    assert_int_equal(qp_flash_open_ram(&f, &cfg), 0);
+    qp_flash_powercut_arm(&f, 2, 99);
+    qp_flash_program(&f, 0, data, SECTOR);
+    qp_flash_program(&f, SECTOR, data, SECTOR);
+    qp_flash_power_restore(&f);
+    assert_int_equal(qp_flash_read(&f, 0, img2, sizeof img2), 0);
+    qp_flash_close(&f);
+    assert_memory_equal(img1, img2, sizeof img1);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_create_gives_erased_flash_and_layout, setup,
@@ -250,6 +306,9 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_geometry_must_match, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lock_and_read_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sync_flag_and_bad_create, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_provision, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_file_backend_keeps_the_torn_state, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

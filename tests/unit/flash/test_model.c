@@ -9,18 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "qp/qp_err.h"
-#include "qp/qp_flash.h"
+#include "flash_test.h"
 
 #define SECTOR 4096u
 #define PAGE 256u
 #define SIZE (8u * SECTOR)
 
 static void open_small(qp_flash_t *f, uint32_t flags) {
-    qp_flash_config_t cfg = {0};
-    cfg.size = SIZE;
-    cfg.flags = flags;
-    assert_int_equal(qp_flash_open_ram(f, &cfg), 0);
+    ft_open_ram(f, SIZE, flags);
 }
 
 static int all_equal(const uint8_t *p, size_t n, uint8_t v) {
@@ -175,13 +171,10 @@ static void test_wear_counters(void **state) {
         assert_int_equal(qp_flash_erase(&f, 2 * SECTOR, SECTOR), 0);
     }
     assert_int_equal(qp_flash_erase(&f, 0, 4 * SECTOR), 0); // sectors 0..3 once each
+    assert_int_equal(ft_wear(&f, 2), 6);
+    assert_int_equal(ft_wear(&f, 0), 1);
+    assert_int_equal(ft_wear(&f, 7), 0);
     uint32_t w = 0;
-    assert_int_equal(qp_flash_wear(&f, 2, &w), 0);
-    assert_int_equal(w, 6);
-    assert_int_equal(qp_flash_wear(&f, 0, &w), 0);
-    assert_int_equal(w, 1);
-    assert_int_equal(qp_flash_wear(&f, 7, &w), 0);
-    assert_int_equal(w, 0);
     assert_int_equal(qp_flash_wear(&f, 8, &w), QP_ERR_RANGE);
     uint32_t lo = 99, hi = 0;
     uint64_t total = 0;
@@ -312,9 +305,7 @@ static void test_allocator_and_caller_buffers(void **state) {
     assert_int_equal(wear[1], 1);
     cfg.flags = QP_FLASH_F_KEEP;
     assert_int_equal(qp_flash_open_ram(&f, &cfg), 0);
-    uint32_t w = 0;
-    assert_int_equal(qp_flash_wear(&f, 1, &w), 0);
-    assert_int_equal(w, 1);
+    assert_int_equal(ft_wear(&f, 1), 1);
     uint8_t out = 0;
     assert_int_equal(qp_flash_read(&f, 5, &out, 1), 0);
     assert_int_equal(out, 0x42);

@@ -9,13 +9,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "qp/qp_err.h"
-#include "qp/qp_flash.h"
+#include "flash_test.h"
 
 #define SECTOR 4096u
 #define SECTORS 8u
@@ -70,9 +67,7 @@ static size_t run_workload(qp_flash_t *f, size_t from, size_t to) {
 }
 
 static void open_ram(qp_flash_t *f) {
-    qp_flash_config_t cfg = {0};
-    cfg.size = SIZE;
-    assert_int_equal(qp_flash_open_ram(f, &cfg), 0);
+    ft_open_ram(f, SIZE, 0);
     // Start from a non-blank state so torn erases have something to leave behind.
     uint8_t z[SECTOR];
     memset(z, 0x00, sizeof z);
@@ -215,9 +210,7 @@ static void test_tear_extremes(void **state) {
 static void test_arm_relative_and_disarm(void **state) {
     (void)state;
     qp_flash_t f;
-    qp_flash_config_t cfg = {0};
-    cfg.size = 4 * SECTOR;
-    assert_int_equal(qp_flash_open_ram(&f, &cfg), 0);
+    ft_open_ram(&f, 4 * SECTOR, 0);
     assert_int_equal(qp_flash_erase(&f, 0, SECTOR), 0);
     assert_int_equal(qp_flash_erase(&f, 0, SECTOR), 0);
     // n counts from the moment of arming: the 3rd op from now is the 5th overall.
@@ -240,46 +233,8 @@ static void test_arm_relative_and_disarm(void **state) {
     qp_flash_powercut_arm(&f, 1, 7);
     assert_int_equal(qp_flash_erase(&f, 2 * SECTOR, 2 * SECTOR), QP_ERR_IO);
     qp_flash_power_restore(&f);
-    uint32_t w2 = 0;
-    qp_flash_wear(&f, 2, &w2);
-    assert_true(w2 <= 1);
+    assert_true(ft_wear(&f, 2) <= 1);
     qp_flash_close(&f);
-}
-
-static void test_file_backend_keeps_the_torn_state(void **state) {
-    (void)state;
-    char dir[] = "/tmp/qp-flash-cut-XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    char path[64];
-    snprintf(path, sizeof path, "%s/flash.img", dir);
-    qp_flash_t f;
-    qp_flash_config_t cfg = {0};
-    cfg.size = 4 * SECTOR;
-    assert_int_equal(qp_flash_file_create(&f, path, &cfg), 0);
-    static uint8_t data[SECTOR], img1[4 * SECTOR], img2[4 * SECTOR];
-    memset(data, 0x00, sizeof data);
-    qp_flash_powercut_arm(&f, 2, 99);
-    assert_int_equal(qp_flash_program(&f, 0, data, SECTOR), 0);
-    assert_int_equal(qp_flash_program(&f, SECTOR, data, SECTOR), QP_ERR_IO);
-    assert_int_equal(qp_flash_read(&f, 0, img1, 1), QP_ERR_IO);
-    qp_flash_close(&f);
-
-    // Reopening is "power restored": the torn contents are what the file holds.
-    assert_int_equal(qp_flash_file_open(&f, path, NULL), 0);
-    assert_int_equal(qp_flash_read(&f, 0, img1, sizeof img1), 0);
-    qp_flash_close(&f);
-    // The same cut on a RAM flash gives the same bytes: the tear is the model's, not the
-    // backend's.
-    assert_int_equal(qp_flash_open_ram(&f, &cfg), 0);
-    qp_flash_powercut_arm(&f, 2, 99);
-    qp_flash_program(&f, 0, data, SECTOR);
-    qp_flash_program(&f, SECTOR, data, SECTOR);
-    qp_flash_power_restore(&f);
-    assert_int_equal(qp_flash_read(&f, 0, img2, sizeof img2), 0);
-    qp_flash_close(&f);
-    assert_memory_equal(img1, img2, sizeof img1);
-    unlink(path);
-    rmdir(dir);
 }
 
 int main(void) {
@@ -287,7 +242,6 @@ int main(void) {
         cmocka_unit_test(test_count_then_sweep_every_op),
         cmocka_unit_test(test_tear_extremes),
         cmocka_unit_test(test_arm_relative_and_disarm),
-        cmocka_unit_test(test_file_backend_keeps_the_torn_state),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

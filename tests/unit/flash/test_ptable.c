@@ -9,8 +9,7 @@
 
 #include <string.h>
 
-#include "qp/qp_err.h"
-#include "qp/qp_flash.h"
+#include "flash_test.h"
 
 #define SECTOR 4096u
 
@@ -111,19 +110,11 @@ static void test_validation_rules(void **state) {
 }
 
 static void open_flash(qp_flash_t *f, uint32_t size) {
-    qp_flash_config_t cfg = {0};
-    cfg.size = size;
-    assert_int_equal(qp_flash_open_ram(f, &cfg), 0);
+    ft_open_ram(f, size, 0);
 }
 
 static void small_layout(qp_flash_ptable_t *t) {
-    qp_flash_layout_opts_t o = {0};
-    o.flash_size = 64 * SECTOR;
-    o.firmware_size = 8 * SECTOR;
-    o.fota_pkg_size = 8 * SECTOR;
-    o.customer_fs_size = 32 * SECTOR;
-    o.customer_backup_fs_size = 4 * SECTOR;
-    assert_int_equal(qp_flash_layout_ec600s(t, &o), 0);
+    ft_small_layout(t);
 }
 
 static void test_write_and_read_back(void **state) {

@@ -18,8 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "qp/qp_err.h"
-#include "qp/qp_flash.h"
+#include "flash_test.h"
 
 #define SECTOR 4096u
 #define SECTORS 128u
@@ -79,8 +78,7 @@ static op_state_t state_of(qp_flash_t *f, uint32_t j) {
     if (op_is_erase(j)) {
         // Done: counted once, and no record slot still holds the 0x00 pre-fill (a record
         // is never all zero). Not started: not counted, every slot still pre-filled.
-        uint32_t w = 0;
-        assert_int_equal(qp_flash_wear(f, op_sector(j), &w), 0);
+        uint32_t w = ft_wear(f, op_sector(j));
         uint32_t prefilled = 0;
         for (uint32_t r = 0; r < RECS_PER_SECTOR; r++) {
             uint8_t got[REC];
@@ -170,17 +168,14 @@ static void one_run(const char *path, uint32_t kill_after) {
 
 static void test_sigkill_loses_at_most_the_op_in_flight(void **state) {
     (void)state;
-    char dir[] = "/tmp/qp-flash-kill-XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    char path[64];
-    snprintf(path, sizeof path, "%s/flash.img", dir);
+    ft_tmp_t tmp;
+    ft_tmp_make(&tmp);
     // Several kill points, from early on to well into the sequence.
     static const uint32_t kill_after[] = {1, 50, 400, 1500, 4000};
     for (size_t i = 0; i < sizeof kill_after / sizeof kill_after[0]; i++) {
-        one_run(path, kill_after[i]);
+        one_run(tmp.path, kill_after[i]);
     }
-    unlink(path);
-    rmdir(dir);
+    ft_tmp_remove(&tmp);
 }
 
 int main(void) {

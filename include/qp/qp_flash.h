@@ -237,6 +237,8 @@ int qp_flash_file_create(qp_flash_t *f, const char *path, const qp_flash_config_
 //                        or the file is shorter than its header says
 // @retval QP_ERR_NOTSUP  layout major version other than QP_FLASH_LAYOUT_VERSION_MAJOR
 // @retval QP_ERR_INVAL   `cfg` geometry differs from the image's
+// @retval QP_ERR_BUSY    another handle (in any process) has the image open for writing,
+//                        or, for a writer, open at all (flock, §4.3)
 int qp_flash_file_open(qp_flash_t *f, const char *path, const qp_flash_config_t *cfg);
 
 // ---------------------------------------------------------------------------------------

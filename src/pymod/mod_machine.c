@@ -195,7 +195,7 @@ static int apply_config(uart_object *self, const qp_hal_uart_config_t *cfg) {
     machine_state *st = state_of_uart((PyObject *)self);
     qp_hal_uart_config_t c = *cfg;
     c.link_dir = qp_hal_uart_device_dir();
-    c.on_rx = uart_on_rx;
+    c.on_rx = self->callback ? uart_on_rx : NULL; // no callback, no events to queue
     c.on_rx_ctx = &st->events;
     int err, opened = 0;
     Py_BEGIN_ALLOW_THREADS
@@ -401,6 +401,16 @@ static PyObject *uart_set_callback(PyObject *op, PyObject *fn) {
         return NULL;
     }
     Py_XSETREF(self->callback, fn == Py_None ? NULL : Py_NewRef(fn));
+    // A closed UART keeps the callback for its next open (apply_config installs it).
+    qp_hal_evq_t *events = &state_of_uart(op)->events;
+    Py_BEGIN_ALLOW_THREADS
+    pthread_rwlock_rdlock(&self->use);
+    if (qp_hal_uart_is_open(&self->hal)) {
+        qp_hal_uart_set_callback(&self->hal, fn == Py_None ? NULL : uart_on_rx,
+                                 events);
+    }
+    pthread_rwlock_unlock(&self->use);
+    Py_END_ALLOW_THREADS
     return PyLong_FromLong(0);
 }
 

@@ -1,0 +1,51 @@
+# machine.UART against a peer: the script opens the other end of UART2 itself, through
+# the device's uart2 link, and checks bytes both ways, any()/read() and the callback.
+import os
+import utime
+import _qp_runtime
+from machine import UART
+
+u = UART(UART.UART2, 115200, 8, 0, 1, 0)
+link = _qp_runtime.boot_info()["device"] + "/uart2"
+print(os.path.islink(link))
+peer = os.open(link, os.O_RDWR | os.O_NOCTTY)
+
+
+def wait_any(n):
+    for _ in range(300):
+        if u.any() >= n:
+            break
+        utime.sleep_ms(10)
+    return u.any()
+
+
+print(u.write("Quectel count=1"), u.write(b"\x00\r\n\xff"), u.write(bytearray(b"ab")))
+print(os.read(peer, 100))
+print(u.any(), u.read(5), u.read())
+os.write(peer, b"Quecpython")
+print(wait_any(10))
+print(u.read(4), u.any())
+print(u.read(100), u.any(), u.read(1))
+os.write(peer, b"abc\r\ndef")
+wait_any(8)
+print(u.read())
+
+events = []
+
+
+def cb(para):
+    events.append((para, u.read(para[2])))
+
+
+print(u.set_callback(cb))
+os.write(peer, b"hello")
+for _ in range(300):
+    if events:
+        break
+    utime.sleep_ms(10)
+print(events)
+print(u.set_callback(None))
+os.write(peer, b"x")
+print(wait_any(1), u.read(), len(events))
+os.close(peer)
+print(u.close(), os.path.lexists(link))

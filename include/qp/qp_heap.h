@@ -6,8 +6,9 @@
 // object headers against 4), so each host allocation is converted to what it would cost on
 // the device before it is charged against the budget: small blocks (object headers,
 // pointer-rich structures) are divided by a measured ratio, large blocks (string, bytes
-// and buffer payloads, which are the same size on both) are charged as they are
-// (docs/heap.md has the model and the measurement). The accountant is plain C with no
+// and buffer payloads, which are the same size on both) are charged as they are, and
+// blocks in one chosen size range (CPython's small ints, tagged values that take no heap
+// in MicroPython) cost nothing. docs/heap.md has the model and the measurement. The accountant is plain C with no
 // allocator of its own: the runtime calls qp_heap_reserve() before each allocation and
 // qp_heap_release() after each free (src/runtime/qp_pyalloc.c).
 //
@@ -17,10 +18,17 @@
 
 #include <stddef.h>
 
-typedef struct qp_heap {
-    size_t budget;          // device bytes the application may use (0: unlimited)
+// The cost model. Zero-initialised means: no budget, everything charged 1:1.
+typedef struct qp_heap_config {
+    size_t budget;             // device bytes the application may use (0: unlimited)
     unsigned small_ratio_x100; // host bytes per device byte for small blocks, times 100
-    size_t large_min;       // host blocks of at least this size are charged 1:1
+    size_t large_min;          // host blocks of at least this size are charged 1:1 (0: none)
+    size_t free_min, free_max; // host blocks within [free_min, free_max] cost nothing
+                               // (free_max 0: none)
+} qp_heap_config_t;
+
+typedef struct qp_heap {
+    qp_heap_config_t cfg;
     size_t device_in_use;   // device-equivalent bytes of all blocks now allocated
     size_t device_baseline; // device_in_use when budgeting started (end of boot)
     size_t device_peak;     // highest use above the baseline since budgeting started
@@ -29,12 +37,9 @@ typedef struct qp_heap {
     size_t exempt_start;    // device_in_use when the outermost exemption began
 } qp_heap_t;
 
-// Sets up an accountant with `budget` device bytes, the host/device ratio for small blocks
-// (times 100; 0 means 100, i.e. 1:1) and the size from which blocks are charged 1:1
-// (0: never). Never fails. Budgeting starts with qp_heap_start_budget(); until then every
-// reservation succeeds.
-void qp_heap_init(qp_heap_t *heap, size_t budget, unsigned small_ratio_x100,
-                  size_t large_min);
+// Sets up an accountant with the cost model `cfg` (copied). Never fails. Budgeting starts
+// with qp_heap_start_budget(); until then every reservation succeeds.
+void qp_heap_init(qp_heap_t *heap, const qp_heap_config_t *cfg);
 
 // What a host block of `host_bytes` costs on the device.
 size_t qp_heap_device_cost(const qp_heap_t *heap, size_t host_bytes);

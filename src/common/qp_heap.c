@@ -7,11 +7,11 @@
 #include "qp/qp_heap.h"
 #include "qp/qp_err.h"
 
-void qp_heap_init(qp_heap_t *heap, size_t budget, unsigned small_ratio_x100,
-                  size_t large_min) {
-    heap->budget = budget;
-    heap->small_ratio_x100 = small_ratio_x100 ? small_ratio_x100 : 100;
-    heap->large_min = large_min;
+void qp_heap_init(qp_heap_t *heap, const qp_heap_config_t *cfg) {
+    heap->cfg = *cfg;
+    if (!heap->cfg.small_ratio_x100) {
+        heap->cfg.small_ratio_x100 = 100;
+    }
     heap->device_in_use = 0;
     heap->device_baseline = 0;
     heap->device_peak = 0;
@@ -21,11 +21,14 @@ void qp_heap_init(qp_heap_t *heap, size_t budget, unsigned small_ratio_x100,
 }
 
 size_t qp_heap_device_cost(const qp_heap_t *heap, size_t host_bytes) {
-    if (heap->large_min && host_bytes >= heap->large_min) {
+    if (host_bytes >= heap->cfg.free_min && host_bytes <= heap->cfg.free_max) {
+        return 0;
+    }
+    if (heap->cfg.large_min && host_bytes >= heap->cfg.large_min) {
         return host_bytes;
     }
     // host * 100 / ratio without overflow, rounded up: a small block never costs nothing.
-    size_t r = heap->small_ratio_x100;
+    size_t r = heap->cfg.small_ratio_x100;
     return host_bytes / r * 100 + ((host_bytes % r) * 100 + r - 1) / r;
 }
 
@@ -64,7 +67,7 @@ int qp_heap_reserve(qp_heap_t *heap, size_t host_bytes) {
         return QP_ERR_NOMEM; // size_t overflow: certainly over any budget
     }
     size_t used = used_at(heap, after);
-    if (heap->budgeting && !heap->exempt_depth && heap->budget && used > heap->budget) {
+    if (heap->budgeting && !heap->exempt_depth && heap->cfg.budget && used > heap->cfg.budget) {
         return QP_ERR_NOMEM;
     }
     heap->device_in_use = after;
@@ -88,5 +91,5 @@ size_t qp_heap_device_used(const qp_heap_t *heap) {
 
 size_t qp_heap_device_free(const qp_heap_t *heap) {
     size_t used = qp_heap_device_used(heap);
-    return used >= heap->budget ? 0 : heap->budget - used;
+    return used >= heap->cfg.budget ? 0 : heap->cfg.budget - used;
 }

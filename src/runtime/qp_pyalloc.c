@@ -23,12 +23,12 @@ static domain_wrap wrap_mem, wrap_obj;
 
 static void *wrapped_malloc(void *ctx, size_t size) {
     domain_wrap *w = ctx;
-    if (size > SIZE_MAX - HEADER || qp_heap_reserve(&heap, size + HEADER) < 0) {
+    if (size > SIZE_MAX - HEADER || qp_heap_reserve(&heap, size) < 0) {
         return NULL;
     }
     unsigned char *block = w->inner.malloc(w->inner.ctx, size + HEADER);
     if (!block) {
-        qp_heap_release(&heap, size + HEADER);
+        qp_heap_release(&heap, size);
         return NULL;
     }
     memcpy(block, &size, sizeof size);
@@ -54,7 +54,7 @@ static void wrapped_free(void *ctx, void *ptr) {
     unsigned char *block = (unsigned char *)ptr - HEADER;
     size_t size;
     memcpy(&size, block, sizeof size);
-    qp_heap_release(&heap, size + HEADER);
+    qp_heap_release(&heap, size);
     w->inner.free(w->inner.ctx, block);
 }
 
@@ -71,15 +71,15 @@ static void *wrapped_realloc(void *ctx, void *ptr, size_t new_size) {
     }
     // A block's cost depends on its size class (qp_heap_device_cost), so re-charge it
     // whole rather than by the difference.
-    qp_heap_release(&heap, old_size + HEADER);
-    if (qp_heap_reserve(&heap, new_size + HEADER) < 0) {
-        (void)qp_heap_reserve(&heap, old_size + HEADER); // the old block stays
+    qp_heap_release(&heap, old_size);
+    if (qp_heap_reserve(&heap, new_size) < 0) {
+        (void)qp_heap_reserve(&heap, old_size); // the old block stays
         return NULL;
     }
     unsigned char *moved = w->inner.realloc(w->inner.ctx, block, new_size + HEADER);
     if (!moved) {
-        qp_heap_release(&heap, new_size + HEADER);
-        (void)qp_heap_reserve(&heap, old_size + HEADER);
+        qp_heap_release(&heap, new_size);
+        (void)qp_heap_reserve(&heap, old_size);
         return NULL;
     }
     memcpy(moved, &new_size, sizeof new_size);
@@ -94,7 +94,9 @@ static void install(PyMemAllocatorDomain domain, domain_wrap *w) {
 }
 
 void qp_pyalloc_install(size_t budget) {
-    qp_heap_init(&heap, budget, QP_HEAP_SMALL_RATIO_X100, QP_HEAP_LARGE_BLOCK);
+    qp_heap_config_t cfg = {budget, QP_HEAP_SMALL_RATIO_X100, QP_HEAP_LARGE_BLOCK,
+                            QP_HEAP_INT_MIN, QP_HEAP_INT_MAX};
+    qp_heap_init(&heap, &cfg);
     install(PYMEM_DOMAIN_MEM, &wrap_mem);
     install(PYMEM_DOMAIN_OBJ, &wrap_obj);
 }

@@ -11,20 +11,25 @@
 static void test_cost_model(void **state) {
     (void)state;
     qp_heap_t h;
-    qp_heap_init(&h, 1000, 250, 512);
+    qp_heap_init(&h, &(qp_heap_config_t){1000, 250, 512, 0, 0});
     assert_int_equal(qp_heap_device_cost(&h, 250), 100);  // small: divided by 2.5
     assert_int_equal(qp_heap_device_cost(&h, 1), 1);      // rounded up, never free
     assert_int_equal(qp_heap_device_cost(&h, 511), 205);
     assert_int_equal(qp_heap_device_cost(&h, 512), 512);  // large: 1:1
     assert_int_equal(qp_heap_device_cost(&h, 100000), 100000);
-    qp_heap_init(&h, 1000, 0, 0); // 1:1 everywhere
+    qp_heap_init(&h, &(qp_heap_config_t){1000, 0, 0, 0, 0}); // 1:1 everywhere
     assert_int_equal(qp_heap_device_cost(&h, 777), 777);
+    qp_heap_init(&h, &(qp_heap_config_t){1000, 380, 512, 28, 32}); // small ints are free
+    assert_int_equal(qp_heap_device_cost(&h, 27), 8);
+    assert_int_equal(qp_heap_device_cost(&h, 28), 0);
+    assert_int_equal(qp_heap_device_cost(&h, 32), 0);
+    assert_int_equal(qp_heap_device_cost(&h, 33), 9);
 }
 
 static void test_boot_allocations_are_free(void **state) {
     (void)state;
     qp_heap_t h;
-    qp_heap_init(&h, 1000, 100, 0);
+    qp_heap_init(&h, &(qp_heap_config_t){1000, 100, 0, 0, 0});
     // Before budgeting starts nothing is refused, however large.
     assert_int_equal(qp_heap_reserve(&h, 1u << 30), 0);
     qp_heap_start_budget(&h);
@@ -35,7 +40,7 @@ static void test_boot_allocations_are_free(void **state) {
 static void test_budget_is_enforced_in_device_bytes(void **state) {
     (void)state;
     qp_heap_t h;
-    qp_heap_init(&h, 1000, 250, 512);
+    qp_heap_init(&h, &(qp_heap_config_t){1000, 250, 512, 0, 0});
     qp_heap_start_budget(&h);
     for (int i = 0; i < 10; i++) {
         assert_int_equal(qp_heap_reserve(&h, 250), 0); // 10 x 100 device bytes
@@ -53,7 +58,7 @@ static void test_budget_is_enforced_in_device_bytes(void **state) {
 static void test_freeing_boot_memory_is_not_credited(void **state) {
     (void)state;
     qp_heap_t h;
-    qp_heap_init(&h, 500, 0, 0); // 1:1
+    qp_heap_init(&h, &(qp_heap_config_t){500, 0, 0, 0, 0}); // 1:1
     assert_int_equal(qp_heap_reserve(&h, 400), 0);
     qp_heap_start_budget(&h);
     qp_heap_release(&h, 400);
@@ -67,7 +72,7 @@ static void test_freeing_boot_memory_is_not_credited(void **state) {
 static void test_overflow_is_refused(void **state) {
     (void)state;
     qp_heap_t h;
-    qp_heap_init(&h, 0, 100, 0); // no budget
+    qp_heap_init(&h, &(qp_heap_config_t){0, 100, 0, 0, 0}); // no budget
     qp_heap_start_budget(&h);
     assert_int_equal(qp_heap_reserve(&h, SIZE_MAX - 10), 0);
     assert_int_equal(qp_heap_reserve(&h, 100), QP_ERR_NOMEM);
@@ -76,7 +81,7 @@ static void test_overflow_is_refused(void **state) {
 static void test_exempt_work_moves_the_baseline(void **state) {
     (void)state;
     qp_heap_t h;
-    qp_heap_init(&h, 1000, 0, 0);
+    qp_heap_init(&h, &(qp_heap_config_t){1000, 0, 0, 0, 0});
     qp_heap_start_budget(&h);
     assert_int_equal(qp_heap_reserve(&h, 100), 0);
     qp_heap_exempt_begin(&h);

@@ -49,3 +49,20 @@ os.write(peer, b"x")
 print(wait_any(1), u.read(), len(events))
 os.close(peer)
 print(u.close(), os.path.lexists(link))
+
+# Closed, then asked for again: the same object reopens on a fresh pseudo-terminal, and a
+# callback set while closed takes effect with the open.
+print(u.set_callback(cb))
+u2 = UART(UART.UART2, 9600, 8, 0, 1, 0)
+print(u2 is u, os.path.islink(link), u)
+peer = os.open(link, os.O_RDWR | os.O_NOCTTY)
+events.clear()
+os.write(peer, b"again")
+for _ in range(300):
+    if events:
+        break
+    utime.sleep_ms(10)
+print(events)
+print(u.write("bye"), os.read(peer, 10))
+os.close(peer)
+print(u.close())

@@ -401,6 +401,18 @@ static void test_ring_flow_control_holds_peer(void **state) {
     qp_hal_uart_stats_t st;
     assert_int_equal(qp_hal_uart_stats(&u, &st), 0);
     assert_int_equal(st.rx_overruns, 0);
+
+    // Held back with a full ring, then flow control is switched off: the receive thread
+    // resumes at once and the excess is dropped as overruns, as without flow control.
+    peer_write(peer, data, 100);
+    assert_int_equal(wait_any(&u, 64), 64);
+    sleep_ms(20);
+    c.flow = QP_HAL_UART_FLOW_NONE;
+    assert_int_equal(qp_hal_uart_configure(&u, &c), 0);
+    wait_rx_seen(&u, sizeof data + 100);
+    assert_int_equal(qp_hal_uart_any(&u), 64);
+    assert_int_equal(qp_hal_uart_stats(&u, &st), 0);
+    assert_int_equal(st.rx_overruns, 36);
     close(peer);
     qp_hal_uart_close(&u);
 }

@@ -24,7 +24,7 @@ static PyObject *runtime_heap_info(PyObject *module, PyObject *unused) {
     (void)module, (void)unused;
     const qp_heap_t *heap = qp_pyalloc_heap();
     // (budget, used, free, peak), all in device bytes
-    return Py_BuildValue("(nnnn)", (Py_ssize_t)heap->budget,
+    return Py_BuildValue("(nnnn)", (Py_ssize_t)heap->cfg.budget,
                          (Py_ssize_t)qp_heap_device_used(heap),
                          (Py_ssize_t)qp_heap_device_free(heap),
                          (Py_ssize_t)heap->device_peak);

@@ -33,16 +33,21 @@ print(u.read())
 events = []
 
 
+def wait_events():
+    for _ in range(300):
+        if events:
+            break
+        utime.sleep_ms(10)
+
+
+
 def cb(para):
     events.append((para, u.read(para[2])))
 
 
 print(u.set_callback(cb))
 os.write(peer, b"hello")
-for _ in range(300):
-    if events:
-        break
-    utime.sleep_ms(10)
+wait_events()
 print(events)
 print(u.set_callback(None))
 os.write(peer, b"x")
@@ -58,10 +63,7 @@ print(u2 is u, os.path.islink(link), u)
 peer = os.open(link, os.O_RDWR | os.O_NOCTTY)
 events.clear()
 os.write(peer, b"again")
-for _ in range(300):
-    if events:
-        break
-    utime.sleep_ms(10)
+wait_events()
 print(events)
 print(u.write("bye"), os.read(peer, 10))
 os.close(peer)

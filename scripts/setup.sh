@@ -4,6 +4,8 @@
 # Idempotent and fast when everything is already there: it asks dpkg which packages are
 # missing and runs apt-get only for those (one `apt-get update` first, since a fresh
 # machine has no package lists). The README says why each package is here.
+# `--bench` adds the peers `make bench` measures against; those are looked for as
+# commands, since a machine may have them from elsewhere (Node.js often is).
 set -eu
 
 # Build tools, then the libraries (one per job: see README "Dependencies").
@@ -13,10 +15,8 @@ libpython3.11-dev python3.11
 liblzma-dev liblzo2-dev libdivsufsort-dev libcjson-dev libmbedtls-dev
 libcmocka-dev
 "
-# Peers measured side by side in `make bench` (not needed to build or test).
-if [ "${1:-}" = "--bench" ]; then
-    packages="$packages bsdiff xdelta3 zstd hyperfine"
-fi
+# command:package pairs for `make bench`.
+bench_tools="bsdiff:bsdiff xdelta3:xdelta3 zstd:zstd node:nodejs npm:npm"
 
 missing=""
 for p in $packages; do
@@ -26,6 +26,11 @@ for p in $packages; do
         *) missing="$missing $p" ;;
     esac
 done
+if [ "${1:-}" = "--bench" ]; then
+    for pair in $bench_tools; do
+        command -v "${pair%%:*}" >/dev/null 2>&1 || missing="$missing ${pair#*:}"
+    done
+fi
 [ -z "$missing" ] && exit 0
 
 echo "setup: installing$missing" >&2

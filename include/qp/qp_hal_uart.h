@@ -184,6 +184,11 @@ size_t qp_hal_uart_any(qp_hal_uart_t *uart);
 // Returns the count (0 when nothing is buffered).  @retval QP_ERR_BADF not open
 ssize_t qp_hal_uart_read(qp_hal_uart_t *uart, void *buf, size_t len);
 
+// As qp_hal_uart_read(), but stops after the first `delim` byte (included), for
+// readline(). Without a delim in the ring it takes what is there, up to len, as the
+// firmware's unbuffered readline returns a partial line rather than wait.
+ssize_t qp_hal_uart_read_until(qp_hal_uart_t *uart, void *buf, size_t len, uint8_t delim);
+
 // Sends `len` bytes; blocks at most write_timeout_ms when the peer does not read (see the
 // file comment for what happens then). Returns the count taken (len, unless flow control
 // held bytes back).  @retval QP_ERR_AGAIN flow control held back every byte

@@ -502,13 +502,22 @@ size_t qp_hal_uart_any(qp_hal_uart_t *uart) {
     return n;
 }
 
-ssize_t qp_hal_uart_read(qp_hal_uart_t *uart, void *buf, size_t len) {
+// Takes up to len bytes from the ring, stopping after the first `delim` (negative: none).
+static ssize_t take(qp_hal_uart_t *uart, void *buf, size_t len, int delim) {
     if (!uart->opened) {
         return QP_ERR_BADF;
     }
     pthread_mutex_lock(&uart->lock);
     int was_full = uart->ring_count == uart->ring_size;
     size_t n = len < uart->ring_count ? len : uart->ring_count;
+    if (delim >= 0) {
+        for (size_t i = 0; i < n; i++) {
+            if (uart->ring[(uart->ring_head + i) % uart->ring_size] == (uint8_t)delim) {
+                n = i + 1;
+                break;
+            }
+        }
+    }
     size_t first = uart->ring_size - uart->ring_head;
     if (first > n) {
         first = n;
@@ -523,6 +532,14 @@ ssize_t qp_hal_uart_read(qp_hal_uart_t *uart, void *buf, size_t len) {
         wake(uart); // the receive thread was holding the peer off; there is room again
     }
     return (ssize_t)n;
+}
+
+ssize_t qp_hal_uart_read(qp_hal_uart_t *uart, void *buf, size_t len) {
+    return take(uart, buf, len, -1);
+}
+
+ssize_t qp_hal_uart_read_until(qp_hal_uart_t *uart, void *buf, size_t len, uint8_t delim) {
+    return take(uart, buf, len, delim);
 }
 
 static int64_t now_ms(void) {

@@ -314,11 +314,12 @@ static PyObject *uart_any(PyObject *op, PyObject *unused) {
     return PyLong_FromSize_t(buffered((uart_object *)op));
 }
 
-// read(n) returns up to n buffered bytes (b'' when none), read() all of them; it never
-// waits for more, as the firmware's non-blocking stream read.
-static PyObject *uart_read(PyObject *op, PyObject *const *args, Py_ssize_t nargs) {
-    uart_object *self = (uart_object *)op;
-    if (!_PyArg_CheckPositional("read", nargs, 0, 1)) {
+// read(n) returns up to n buffered bytes (b'' when none), read() all of them; readline()
+// the same, stopping after a newline. Neither waits for more, as the firmware's
+// non-blocking stream read and unbuffered readline.
+static PyObject *read_common(uart_object *self, PyObject *const *args, Py_ssize_t nargs,
+                             const char *name, int line) {
+    if (!_PyArg_CheckPositional(name, nargs, 0, 1)) {
         return NULL;
     }
     Py_ssize_t want = -1;
@@ -338,7 +339,8 @@ static PyObject *uart_read(PyObject *op, PyObject *const *args, Py_ssize_t nargs
     ssize_t n;
     Py_BEGIN_ALLOW_THREADS
     pthread_rwlock_rdlock(&self->use);
-    n = qp_hal_uart_read(&self->hal, PyBytes_AS_STRING(bytes), (size_t)want);
+    n = line ? qp_hal_uart_read_until(&self->hal, PyBytes_AS_STRING(bytes), (size_t)want, '\n')
+             : qp_hal_uart_read(&self->hal, PyBytes_AS_STRING(bytes), (size_t)want);
     pthread_rwlock_unlock(&self->use);
     Py_END_ALLOW_THREADS
     if (n < 0) {
@@ -349,6 +351,33 @@ static PyObject *uart_read(PyObject *op, PyObject *const *args, Py_ssize_t nargs
         return NULL;
     }
     return bytes;
+}
+
+static PyObject *uart_read(PyObject *op, PyObject *const *args, Py_ssize_t nargs) {
+    return read_common((uart_object *)op, args, nargs, "read", 0);
+}
+
+static PyObject *uart_readline(PyObject *op, PyObject *const *args, Py_ssize_t nargs) {
+    return read_common((uart_object *)op, args, nargs, "readline", 1);
+}
+
+// readinto(buf[, nbytes]): fills a writable buffer with what is there; returns the count.
+static PyObject *uart_readinto(PyObject *op, PyObject *args) {
+    uart_object *self = (uart_object *)op;
+    Py_buffer view;
+    Py_ssize_t limit = -1;
+    if (!PyArg_ParseTuple(args, "w*|n:readinto", &view, &limit)) {
+        return NULL;
+    }
+    size_t len = limit >= 0 && limit < view.len ? (size_t)limit : (size_t)view.len;
+    ssize_t n;
+    Py_BEGIN_ALLOW_THREADS
+    pthread_rwlock_rdlock(&self->use);
+    n = qp_hal_uart_read(&self->hal, view.buf, len);
+    pthread_rwlock_unlock(&self->use);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&view);
+    return n < 0 ? qp_py_raise((int)n) : PyLong_FromSsize_t(n);
 }
 
 // write(buf): str (sent as UTF-8) or any bytes-like object; returns the count sent, or
@@ -431,6 +460,8 @@ static PyMethodDef uart_methods[] = {
     {"close", uart_close, METH_NOARGS, NULL},
     {"any", uart_any, METH_NOARGS, NULL},
     {"read", (PyCFunction)(void (*)(void))uart_read, METH_FASTCALL, NULL},
+    {"readline", (PyCFunction)(void (*)(void))uart_readline, METH_FASTCALL, NULL},
+    {"readinto", uart_readinto, METH_VARARGS, NULL},
     {"write", uart_write, METH_O, NULL},
     {"set_callback", uart_set_callback, METH_O, NULL},
     {NULL, NULL, 0, NULL},

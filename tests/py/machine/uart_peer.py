@@ -29,6 +29,14 @@ print(u.read(100), u.any(), u.read(1))
 os.write(peer, b"abc\r\ndef")
 wait_any(8)
 print(u.read())
+os.write(peer, b"line1\nline2\npartial")
+wait_any(19)
+print(u.readline(), u.readline(3), u.readline(), u.readline(), u.readline())
+os.write(peer, b"0123456789")
+wait_any(10)
+buf = bytearray(4)
+print(u.readinto(buf), buf)
+print(u.readinto(buf, 2), buf, u.read())
 
 events = []
 

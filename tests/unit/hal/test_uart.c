@@ -181,6 +181,7 @@ static void test_closed_handle(void **state) {
     assert_false(qp_hal_uart_is_open(&u));
     assert_int_equal(qp_hal_uart_any(&u), 0);
     assert_int_equal(qp_hal_uart_read(&u, b, sizeof b), QP_ERR_BADF);
+    assert_int_equal(qp_hal_uart_read_until(&u, b, sizeof b, '\n'), QP_ERR_BADF);
     assert_int_equal(qp_hal_uart_write(&u, "x", 1), QP_ERR_BADF);
     assert_int_equal(qp_hal_uart_set_callback(&u, NULL, NULL), QP_ERR_BADF);
     assert_int_equal(qp_hal_uart_stats(&u, &st), QP_ERR_BADF);
@@ -282,6 +283,19 @@ static void test_bytes_both_ways(void **state) {
     assert_memory_equal(got, "python", 6);
     assert_int_equal(qp_hal_uart_any(&u), 0);
 
+    // read_until stops after the delimiter; without one it takes what is there
+    peer_write(peer, "ab\ncd\n\nef", 9);
+    assert_int_equal(wait_any(&u, 9), 9);
+    assert_int_equal(qp_hal_uart_read_until(&u, got, 100, '\n'), 3);
+    assert_memory_equal(got, "ab\n", 3);
+    assert_int_equal(qp_hal_uart_read_until(&u, got, 2, '\n'), 2);
+    assert_memory_equal(got, "cd", 2);
+    assert_int_equal(qp_hal_uart_read_until(&u, got, 100, '\n'), 1);
+    assert_int_equal(qp_hal_uart_read_until(&u, got, 100, '\n'), 1);
+    assert_int_equal(qp_hal_uart_read_until(&u, got, 100, '\n'), 2);
+    assert_memory_equal(got, "ef", 2);
+    assert_int_equal(qp_hal_uart_read_until(&u, got, 100, '\n'), 0);
+
     // the peer going away and coming back does not break the UART (no EIO on the master)
     close(peer);
     assert_int_equal(qp_hal_uart_write(&u, "lost?", 5), 5);
@@ -295,7 +309,7 @@ static void test_bytes_both_ways(void **state) {
 
     qp_hal_uart_stats_t st;
     assert_int_equal(qp_hal_uart_stats(&u, &st), 0);
-    assert_int_equal(st.rx_bytes, 256 + 10 + 4);
+    assert_int_equal(st.rx_bytes, 256 + 10 + 9 + 4);
     assert_int_equal(st.tx_bytes, 256 + 5 + 5);
     assert_int_equal(st.rx_overruns, 0);
     close(peer);
@@ -364,6 +378,12 @@ static void test_ring_overrun_drops_newest(void **state) {
         assert_int_equal(qp_hal_uart_read(&u, got, 50), 50);
         assert_memory_equal(got, data, 50);
     }
+    // a delimiter found across the ring's wrap-around point (data[i] == i)
+    peer_write(peer, data, 50);
+    assert_int_equal(wait_any(&u, 50), 50);
+    assert_int_equal(qp_hal_uart_read_until(&u, got, 100, 40), 41);
+    assert_memory_equal(got, data, 41);
+    assert_int_equal(qp_hal_uart_read(&u, got, 100), 9);
     close(peer);
     qp_hal_uart_close(&u);
 }

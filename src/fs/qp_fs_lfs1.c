@@ -175,8 +175,12 @@ static int is_moved(qp_fs_t *fs, const lfs1_entry_t *moved) {
 // After a pair moved to new blocks, point its parent entry (or its predecessor's tail) at
 // the new pair (SPEC-fs §3.3). A cut in between leaves a desync the deorphan pass repairs.
 static int relocate_refs(qp_fs_t *fs, const uint32_t oldpair[2], const uint32_t newpair[2]) {
-    qp_fs_mdir_t pm;
+    qp_fs_mdir_t pm, pred;
     lfs1_entry_t e;
+    int has_pred = find_pred(fs, oldpair, &pred);
+    if (has_pred < 0) {
+        return has_pred;
+    }
     int res = find_parent(fs, oldpair, &pm, &e);
     if (res < 0) {
         return res;
@@ -184,6 +188,14 @@ static int relocate_refs(qp_fs_t *fs, const uint32_t oldpair[2], const uint32_t 
     if (res) {
         e.u[0] = newpair[0];
         e.u[1] = newpair[1];
+        // Parent entry and predecessor tail in the same pair (the root under the
+        // superblock, a directory right after its parent): one commit updates both, so no
+        // cut can leave them disagreeing.
+        bool both = has_pred && lfs1_pair_same(pm.pair, pred.pair);
+        if (both) {
+            pm.tail[0] = newpair[0];
+            pm.tail[1] = newpair[1];
+        }
         int err = qp_fs_lfs1_entry_update(fs, &pm, &e);
         if (err < 0) {
             return err;
@@ -192,14 +204,20 @@ static int relocate_refs(qp_fs_t *fs, const uint32_t oldpair[2], const uint32_t 
             fs->root[0] = newpair[0];
             fs->root[1] = newpair[1];
         }
+        if (both) {
+            return 0;
+        }
+        has_pred = find_pred(fs, oldpair, &pred); // the parent's commit may have moved it
+        if (has_pred < 0) {
+            return has_pred;
+        }
     }
-    res = find_pred(fs, oldpair, &pm);
-    if (res <= 0) {
-        return res; // 0: not linked yet (a pair being created), nothing to fix
+    if (!has_pred) {
+        return 0; // not linked yet (a pair being created), nothing to fix
     }
-    pm.tail[0] = newpair[0];
-    pm.tail[1] = newpair[1];
-    return qp_fs_lfs1_commit(fs, &pm, NULL, 0);
+    pred.tail[0] = newpair[0];
+    pred.tail[1] = newpair[1];
+    return qp_fs_lfs1_commit(fs, &pred, NULL, 0);
 }
 
 // Keeps open handles on a pair in step with a commit: new blocks after a relocation, entry
@@ -322,10 +340,12 @@ int qp_fs_lfs1_commit(qp_fs_t *fs, qp_fs_mdir_t *m, const lfs1_region_t *r, int 
     QP_ASSERT((m->size & LFS1_SIZE_MASK) <= fs->cfg->block_size);
     bool is_super = lfs1_pair_same(oldpair, superblock_pair);
     bool relocated = false;
-    // Wear: every block_cycles-th revision of a pair moves it (SPEC-fs §3.4). The
-    // superblock stays at blocks 0/1, where a reader looks for it.
+    // Wear: every block_cycles-th revision moves the half being written to a fresh block
+    // (SPEC-fs §3.4). Revisions alternate between the halves, so an odd period is used to
+    // move both in turn. The superblock stays at blocks 0/1, where a reader looks for it.
+    uint32_t period = (uint32_t)fs->cfg->block_cycles | 1;
     bool wear = fs->cfg->block_cycles > 0 && !is_super && !lfs1_pair_null(fs->root) &&
-                m->rev % (uint32_t)fs->cfg->block_cycles == 0;
+                m->rev % period == 0;
     for (uint32_t tries = 0;; tries++) {
         int err = wear ? QP_ERR_CORRUPT : commit_once(fs, m, src, r, count);
         wear = false;
@@ -1187,7 +1207,10 @@ static int lfs1_mount(qp_fs_t *fs) {
         return err;
     }
     qp_fs_block_reset(fs, seed % fs->block_count);
-    return 0;
+    // Repair what a cut may have left (an orphan, a relocation desync, a half-done rename)
+    // now rather than at the first write, so readers never see the threaded list and the
+    // tree disagree (SPEC-fs §4.3). It only writes when something needs repairing.
+    return qp_fs_lfs1_deorphan(fs);
 }
 
 const struct qp_fs_ops qp_fs_lfs1_ops = {

@@ -53,21 +53,56 @@ def wait_for_link(link, proc, deadline):
     return False
 
 
-def receive(fd, want, deadline, show):
+class Console:
+    """The module's console (qpy's stdout and stderr), collected as it comes and, with
+    --show, echoed live so the demo reads like a terminal."""
+
+    def __init__(self, proc, show):
+        self.proc, self.show = proc, show
+        self.data = {proc.stdout.fileno(): b"", proc.stderr.fileno(): b""}
+        self.open = set(self.data)
+        self.out = sys.stdout.buffer
+
+    def fds(self):
+        return list(self.open)
+
+    def take(self, fd):
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            self.open.discard(fd)
+            return
+        self.data[fd] += chunk
+        if self.show:
+            self.out.write(chunk)
+            self.out.flush()
+
+    def stdout(self):
+        return self.data[self.proc.stdout.fileno()]
+
+    def stderr(self):
+        return self.data[self.proc.stderr.fileno()]
+
+
+def pump(console, peer_fd, deadline, until):
+    """Moves the console's output and collects the peer's input until until(got) is
+    true or the deadline passes; returns what the peer received."""
     got = b""
-    while len(got) < len(want) and time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.1)
-        if not ready:
-            continue
-        try:
-            chunk = os.read(fd, 256)
-        except BlockingIOError:
-            continue
-        got += chunk
-        if show:
-            print("peer: received %r" % chunk, flush=True)
-        if not want.startswith(got[:len(want)]):
+    while time.monotonic() < deadline and not until(got):
+        watch = console.fds() + ([peer_fd] if peer_fd is not None else [])
+        if not watch:
             break
+        ready, _, _ = select.select(watch, [], [], 0.1)
+        for fd in ready:
+            if fd == peer_fd:
+                try:
+                    chunk = os.read(fd, 256)
+                except BlockingIOError:
+                    continue
+                got += chunk
+                if console.show:
+                    print("peer: received %r" % chunk, flush=True)
+            else:
+                console.take(fd)
     return got
 
 
@@ -76,25 +111,27 @@ def exchange(qpy, device, script, show):
     proc = subprocess.Popen([qpy, "--device", device, "run", os.path.basename(script)],
                             cwd=os.path.dirname(os.path.abspath(script)),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    console = Console(proc, show)
     link = os.path.join(device, "uart2")
     if not wait_for_link(link, proc, deadline):
         return fail("the module never opened UART2 (no %s)" % link, proc)
     fd = os.open(link, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
     try:
-        got = receive(fd, EXPECTED_RX, deadline, show)
+        got = pump(console, fd, deadline, lambda got: len(got) >= len(EXPECTED_RX)
+                   or not EXPECTED_RX.startswith(got))
         if got != EXPECTED_RX:
             return fail("received %r, expected %r" % (got, EXPECTED_RX), proc)
         os.write(fd, REPLY)
         if show:
             print("peer: sent %r" % REPLY, flush=True)
+        pump(console, None, deadline, lambda got: not console.fds())
         try:
-            out, err = proc.communicate(timeout=max(1.0, deadline - time.monotonic()))
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             return fail("the script did not finish within %d s" % TIMEOUT_S, proc)
     finally:
         os.close(fd)
-    if show:
-        sys.stdout.write(out.decode(errors="replace") + err.decode(errors="replace"))
+    out, err = console.stdout(), console.stderr()
     if proc.returncode != 0:
         return fail("qpy exited with %d:\n%s" % (proc.returncode, err.decode(errors="replace")))
     log = sorted(err.decode(errors="replace").splitlines())

@@ -329,8 +329,10 @@ static PyObject *read_common(uart_object *self, PyObject *const *args, Py_ssize_
             return NULL;
         }
     }
-    if (want < 0) {
-        want = (Py_ssize_t)buffered(self);
+    // Never more than is buffered: read(100000) must not allocate 100000 bytes of heap.
+    Py_ssize_t there = (Py_ssize_t)buffered(self);
+    if (want < 0 || want > there) {
+        want = there;
     }
     PyObject *bytes = PyBytes_FromStringAndSize(NULL, want);
     if (!bytes) {

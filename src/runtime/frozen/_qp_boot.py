@@ -63,6 +63,10 @@ def _merge_gc():
 
 def boot():
     sys.meta_path.insert(0, FrozenImporter)
+    # Ctrl-C always reaches the module, even when qpy was started with SIGINT ignored (as
+    # a shell starts background jobs): CPython only takes SIGINT over when it is default.
+    import _signal
+    _signal.signal(_signal.SIGINT, _signal.default_int_handler)
     import builtins
     import _qp_traceback
     import _qp_help

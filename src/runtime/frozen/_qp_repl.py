@@ -9,6 +9,7 @@
 # module echoes what the terminal sends, so the output reads as the session did.
 import os
 import sys
+import _qp_runtime
 import _qp_traceback
 
 _COMPOUND = ("if ", "else", "elif ", "for ", "while ", "try", "except", "finally",
@@ -47,10 +48,14 @@ class _Input:
     def __init__(self):
         self.tty = sys.stdin.isatty()
         if self.tty:
+            # Line editing and history at a terminal; the host's, so not the script's heap.
+            _qp_runtime.heap_exempt_begin()
             try:
-                import readline  # line editing and history at a terminal
+                import readline  # noqa: F401
             except ImportError:
                 pass
+            finally:
+                _qp_runtime.heap_exempt_end()
 
     def line(self, prompt):
         """One line without its newline; EOFError at end of input (Ctrl-D)."""

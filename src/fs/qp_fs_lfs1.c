@@ -346,9 +346,20 @@ int qp_fs_lfs1_commit(qp_fs_t *fs, qp_fs_mdir_t *m, const lfs1_region_t *r, int 
     uint32_t period = (uint32_t)fs->cfg->block_cycles | 1;
     bool wear = fs->cfg->block_cycles > 0 && !is_super && !lfs1_pair_null(fs->root) &&
                 m->rev % period == 0;
+    if (wear) {
+        // A full flash just skips the move: wear levelling must never cause ENOSPC.
+        uint32_t nb;
+        int err = qp_fs_block_alloc(fs, &nb);
+        if (err < 0 && err != QP_ERR_NOSPC) {
+            return err;
+        }
+        if (err == 0) {
+            m->pair[0] = nb;
+            relocated = true;
+        }
+    }
     for (uint32_t tries = 0;; tries++) {
-        int err = wear ? QP_ERR_CORRUPT : commit_once(fs, m, src, r, count);
-        wear = false;
+        int err = commit_once(fs, m, src, r, count);
         if (err == 0) {
             break;
         }

@@ -47,20 +47,33 @@ def _open_brackets(text):
 class _Input:
     def __init__(self):
         self.tty = sys.stdin.isatty()
+        self.readline = None
         if self.tty:
             # Line editing and history at a terminal; the host's, so not the script's heap.
             _qp_runtime.heap_exempt_begin()
             try:
-                import readline  # noqa: F401
+                import readline
+                self.readline = readline
             except ImportError:
                 pass
             finally:
                 _qp_runtime.heap_exempt_end()
 
-    def line(self, prompt):
-        """One line without its newline; EOFError at end of input (Ctrl-D)."""
+    def _prefill(self, text):
+        self.readline.insert_text(text)
+        self.readline.redisplay()
+
+    def line(self, prompt, indent=""):
+        """One line without its newline; EOFError at end of input (Ctrl-D). At a
+        terminal the line starts with `indent` typed in, as MicroPython's auto-indent."""
         if self.tty:
-            return input(prompt)
+            if indent and self.readline:
+                self.readline.set_pre_input_hook(lambda: self._prefill(indent))
+            try:
+                return input(prompt)
+            finally:
+                if indent and self.readline:
+                    self.readline.set_pre_input_hook(None)
         sys.stdout.write(prompt)
         # Byte by byte from the descriptor: a buffered reader would swallow input that
         # belongs to the module after a restart (the process is re-executed).
@@ -79,16 +92,25 @@ class _Input:
         return text
 
 
+def _auto_indent(previous):
+    """MicroPython's auto-indent: the previous line's indentation, one level deeper after
+    a line ending with a colon."""
+    indent = previous[:len(previous) - len(previous.lstrip())]
+    return indent + "    " if previous.rstrip().endswith(":") else indent
+
+
 def _read_statement(inp):
     text = inp.line(">>> ")
     if not text.strip():
         return None
     compound = text.lstrip().startswith(_COMPOUND) or text.rstrip().endswith(":")
+    last = text
     while (compound or _open_brackets(text)):
-        more = inp.line("... ")
+        more = inp.line("... ", _auto_indent(last) if compound else "")
         if compound and not more.strip() and not _open_brackets(text):
             break
         text += "\n" + more
+        last = more
         if not compound and not _open_brackets(text):
             break
     return text

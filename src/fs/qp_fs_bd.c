@@ -41,6 +41,22 @@ static int checked(int err) {
     return err > 0 ? QP_ERR_IO : err;
 }
 
+// Copies what `cache` holds of block:off into out and returns the count (0 on a miss,
+// after lowering *diff so a later read stops where the cache starts).
+static uint32_t cache_hit(const qp_fs_cache_t *cache, uint32_t block, uint32_t off,
+                          uint8_t *out, uint32_t *diff) {
+    if (!cache || cache->block != block || off >= cache->off + cache->size) {
+        return 0;
+    }
+    if (off < cache->off) {
+        *diff = qp_fs_min(*diff, cache->off - off);
+        return 0;
+    }
+    uint32_t n = qp_fs_min(*diff, cache->off + cache->size - off);
+    memcpy(out, &cache->buffer[off - cache->off], n);
+    return n;
+}
+
 int qp_fs_bd_read(qp_fs_t *fs, qp_fs_cache_t *rcache, const qp_fs_cache_t *pcache,
                   uint32_t block, uint32_t off, void *buf, uint32_t size) {
     const struct qp_fs_config *cfg = fs->cfg;
@@ -50,23 +66,14 @@ int qp_fs_bd_read(qp_fs_t *fs, qp_fs_cache_t *rcache, const qp_fs_cache_t *pcach
     }
     while (size > 0) {
         uint32_t diff = size;
-        if (pcache && pcache->block == block && off < pcache->off + pcache->size) {
-            if (off >= pcache->off) {
-                diff = qp_fs_min(diff, pcache->off + pcache->size - off);
-                memcpy(out, &pcache->buffer[off - pcache->off], diff);
-                out += diff, off += diff, size -= diff;
-                continue;
-            }
-            diff = qp_fs_min(diff, pcache->off - off);
+        // The program cache holds the newest bytes, so it is looked at first.
+        uint32_t hit = cache_hit(pcache, block, off, out, &diff);
+        if (hit == 0) {
+            hit = cache_hit(rcache, block, off, out, &diff);
         }
-        if (rcache->block == block && off < rcache->off + rcache->size) {
-            if (off >= rcache->off) {
-                diff = qp_fs_min(diff, rcache->off + rcache->size - off);
-                memcpy(out, &rcache->buffer[off - rcache->off], diff);
-                out += diff, off += diff, size -= diff;
-                continue;
-            }
-            diff = qp_fs_min(diff, rcache->off - off);
+        if (hit) {
+            out += hit, off += hit, size -= hit;
+            continue;
         }
         if (off % cfg->read_size == 0 && diff >= fs->cache_size) {
             // Large aligned reads skip the cache rather than copy through it.

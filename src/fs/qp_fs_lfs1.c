@@ -110,9 +110,12 @@ static int find_pred(qp_fs_t *fs, const uint32_t pair[2], qp_fs_mdir_t *p) {
 // Calls visit(pair, entry) for every entry of every pair in the threaded list, the
 // superblock's pair included. visit returns 0 to go on, 1 to stop (found), <0 on error.
 typedef int (*visit_fn)(void *ctx, const qp_fs_mdir_t *m, const lfs1_entry_t *e);
+typedef int (*visit_pair_fn)(void *ctx, const qp_fs_mdir_t *m);
 
-static int walk_entries(qp_fs_t *fs, qp_fs_mdir_t *m, lfs1_entry_t *e, visit_fn visit,
-                        void *ctx) {
+// The one walk over the threaded list (SPEC-fs §2.2): visit_pair (may be NULL) sees each
+// fetched pair, then visit each of its entries. Bounded by the block count.
+static int walk_pairs(qp_fs_t *fs, qp_fs_mdir_t *m, lfs1_entry_t *e, visit_pair_fn visit_pair,
+                      visit_fn visit, void *ctx) {
     if (lfs1_pair_null(fs->root)) {
         return 0;
     }
@@ -125,13 +128,19 @@ static int walk_entries(qp_fs_t *fs, qp_fs_mdir_t *m, lfs1_entry_t *e, visit_fn 
         if (err < 0) {
             return err;
         }
+        if (visit_pair) {
+            err = visit_pair(ctx, m);
+            if (err != 0) {
+                return err;
+            }
+        }
         uint32_t end = (m->size & LFS1_SIZE_MASK) - 4;
         for (uint32_t off = LFS1_DIR_HDR; off + LFS1_ENTRY_HDR <= end;) {
             err = qp_fs_lfs1_entry_read(fs, m, off, e);
             if (err < 0) {
                 return err;
             }
-            int res = visit(ctx, m, e);
+            int res = visit ? visit(ctx, m, e) : 0;
             if (res != 0) {
                 return res;
             }
@@ -141,6 +150,11 @@ static int walk_entries(qp_fs_t *fs, qp_fs_mdir_t *m, lfs1_entry_t *e, visit_fn 
         next[1] = m->tail[1];
     }
     return 0;
+}
+
+static int walk_entries(qp_fs_t *fs, qp_fs_mdir_t *m, lfs1_entry_t *e, visit_fn visit,
+                        void *ctx) {
+    return walk_pairs(fs, m, e, NULL, visit, ctx);
 }
 
 static int visit_parent(void *ctx, const qp_fs_mdir_t *m, const lfs1_entry_t *e) {
@@ -1030,57 +1044,45 @@ static int lfs1_dir_read(qp_fs_t *fs, qp_fs_dir_t *dir, qp_fs_info_t *info) {
     }
 }
 
-static int lfs1_traverse(qp_fs_t *fs, int (*cb)(void *data, uint32_t block), void *data) {
-    if (lfs1_pair_null(fs->root)) {
+struct traverse_ctx {
+    qp_fs_t *fs;
+    int (*cb)(void *data, uint32_t block);
+    void *data;
+};
+
+static int traverse_pair(void *ctx, const qp_fs_mdir_t *m) {
+    struct traverse_ctx *t = ctx;
+    int err = t->cb(t->data, m->pair[0]);
+    return err < 0 ? err : t->cb(t->data, m->pair[1]);
+}
+
+static int traverse_entry(void *ctx, const qp_fs_mdir_t *m, const lfs1_entry_t *e) {
+    struct traverse_ctx *t = ctx;
+    (void)m;
+    if ((e->type & 0x70) != (LFS1_T_REG & 0x70)) {
         return 0;
     }
-    uint32_t next[2] = {0, 1};
-    for (uint32_t hops = 0; !lfs1_pair_null(next); hops++) {
-        if (hops > fs->block_count) {
-            return QP_ERR_CORRUPT;
-        }
-        // Both halves are in use, valid or not: count them before fetching.
-        for (int i = 0; i < 2; i++) {
-            if (next[i] >= fs->block_count) {
-                return QP_ERR_CORRUPT;
-            }
-            int err = cb(data, next[i]);
-            if (err < 0) {
-                return err;
-            }
-        }
-        qp_fs_mdir_t m;
-        int err = qp_fs_lfs1_fetch(fs, &m, next);
-        if (err < 0) {
-            return err;
-        }
-        uint32_t end = (m.size & LFS1_SIZE_MASK) - 4;
-        for (uint32_t off = LFS1_DIR_HDR; off + LFS1_ENTRY_HDR <= end;) {
-            lfs1_entry_t e;
-            err = qp_fs_lfs1_entry_read(fs, &m, off, &e);
-            if (err < 0) {
-                return err;
-            }
-            off += lfs1_entry_size(&e);
-            if ((e.type & 0x70) == (LFS1_T_REG & 0x70)) {
-                err = qp_fs_lfs1_ctz_traverse(fs, NULL, e.u[0], e.u[1], cb, data);
-                if (err < 0) {
-                    return err;
-                }
-            }
-        }
-        next[0] = m.tail[0];
-        next[1] = m.tail[1];
+    int err = qp_fs_lfs1_ctz_traverse(t->fs, NULL, e->u[0], e->u[1], t->cb, t->data);
+    return err < 0 ? err : 0;
+}
+
+static int lfs1_traverse(qp_fs_t *fs, int (*cb)(void *data, uint32_t block), void *data) {
+    struct traverse_ctx t = {fs, cb, data};
+    qp_fs_mdir_t m;
+    lfs1_entry_t e;
+    int err = walk_pairs(fs, &m, &e, traverse_pair, traverse_entry, &t);
+    if (err < 0) {
+        return err;
     }
     for (qp_fs_file_t *f = fs->files; f; f = f->next) {
         if (f->flags & QP_FS_F_DIRTY) {
-            int err = qp_fs_lfs1_ctz_traverse(fs, &f->cache, f->head, f->size, cb, data);
+            err = qp_fs_lfs1_ctz_traverse(fs, &f->cache, f->head, f->size, cb, data);
             if (err < 0) {
                 return err;
             }
         }
         if (f->flags & QP_FS_F_WRITING) {
-            int err = qp_fs_lfs1_ctz_traverse(fs, &f->cache, f->block, f->pos, cb, data);
+            err = qp_fs_lfs1_ctz_traverse(fs, &f->cache, f->block, f->pos, cb, data);
             if (err < 0) {
                 return err;
             }
@@ -1149,6 +1151,12 @@ static int lfs1_format(qp_fs_t *fs) {
     return err;
 }
 
+static int seed_pair(void *ctx, const qp_fs_mdir_t *m) {
+    uint32_t *seed = ctx;
+    *seed = *seed * 31 + m->rev;
+    return 0;
+}
+
 static int lfs1_mount(qp_fs_t *fs) {
     qp_fs_mdir_t m;
     int err = qp_fs_lfs1_fetch(fs, &m, superblock_pair);
@@ -1192,26 +1200,9 @@ static int lfs1_mount(qp_fs_t *fs) {
     // through an operation. The revisions seed the allocator: a different start after each
     // mount spreads writes over the partition (SPEC-fs §6).
     uint32_t seed = 0;
-    uint32_t next[2] = {0, 1};
-    for (uint32_t hops = 0; !lfs1_pair_null(next); hops++) {
-        if (hops > fs->block_count) {
-            return QP_ERR_CORRUPT;
-        }
-        err = qp_fs_lfs1_fetch(fs, &m, next);
-        if (err < 0) {
-            return err;
-        }
-        uint32_t end = (m.size & LFS1_SIZE_MASK) - 4;
-        for (uint32_t off = LFS1_DIR_HDR; off + LFS1_ENTRY_HDR <= end;) {
-            err = qp_fs_lfs1_entry_read(fs, &m, off, &e);
-            if (err < 0) {
-                return err;
-            }
-            off += lfs1_entry_size(&e);
-        }
-        seed = seed * 31 + m.rev;
-        next[0] = m.tail[0];
-        next[1] = m.tail[1];
+    err = walk_pairs(fs, &m, &e, seed_pair, NULL, &seed);
+    if (err < 0) {
+        return err;
     }
     err = qp_fs_lfs1_fetch(fs, &m, fs->root);
     if (err < 0) {

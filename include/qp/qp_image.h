@@ -124,7 +124,7 @@ typedef struct qp_image_section_opts {
     uint8_t codec;      // 0: QP_IMAGE_CODEC_LZMA
     uint8_t level;      // 0: 9; else 1..9 (LZMA: liblzma preset; LZO: 1 = 1x_1, 2..9 = 1x_999)
     uint8_t content;    // QP_IMAGE_CONTENT_*
-    uint8_t bcj;        // 0: QP_IMAGE_DEFAULT_BCJ
+    uint8_t bcj;        // 0: QP_IMAGE_DEFAULT_BCJ (QP_IMAGE_BCJ_NONE for an archive)
     uint8_t mf;         // 0: QP_IMAGE_DEFAULT_MF
     uint32_t dict_size; // 0: QP_IMAGE_DEFAULT_DICT_SIZE. Either way it is then reduced to
                         // the smallest 2^n or 3*2^(n-1) >= the section size (min 4 KiB):
@@ -195,7 +195,8 @@ int qp_image_params_check(const qp_image_params_t *p);
 int qp_image_memusage(const qp_image_params_t *p, uint64_t *encoder, uint64_t *decoder);
 
 // Largest compressed size `usize` bytes can take with these settings (worst case,
-// incompressible input), for sizing the output of qp_image_recompress(). 0 if invalid.
+// incompressible input), for sizing the output of qp_image_recompress(). UINT64_MAX if the
+// settings are invalid or usize is above QP_IMAGE_SECTION_MAX.
 uint64_t qp_image_compress_bound(const qp_image_params_t *p, uint64_t usize);
 
 // Names for messages: "lzma", "lzop"; "none", "arm", "armthumb"; "hc4", ...; "?" if unknown.

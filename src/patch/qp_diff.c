@@ -1,0 +1,694 @@
+// qp_diff.c - the host-side differ (SPEC-patch §7): filtered suffix-array matching with
+// approximate (add) matches, three LZMA2 streams per section, and a simulated in-place
+// apply that measures the RAM and backup space written into the header. Host only: malloc,
+// libdivsufsort, liblzma's encoder.
+//
+// The match scan follows the published bsdiff algorithm (Percival, "Naive differences of
+// executable code", 2003): at each new position find the longest exact match in the old
+// data; accept it when it beats the current alignment by more than `min_match` bytes; then
+// stretch the previous match forward and the new one backward as long as at least half the
+// bytes agree, so that code that only moved by relocations becomes one long "add" run whose
+// diff bytes are mostly zero. What differs from bsdiff is around the scan: branch offsets
+// are made absolute first (§5), control entries are varints, and the three streams are
+// LZMA2-compressed with settings suited to each.
+#include <stdlib.h>
+#include <string.h>
+
+#include <divsufsort.h>
+#include <lzma.h>
+
+#include "patch_internal.h"
+#include "qp/qp_diff.h"
+#include "qp/qp_err.h"
+
+typedef struct buf {
+    uint8_t *p;
+    size_t len, cap;
+} buf_t;
+
+static int buf_reserve(buf_t *b, size_t more) {
+    if (b->len + more <= b->cap) {
+        return 0;
+    }
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + more) {
+        cap *= 2;
+    }
+    uint8_t *p = realloc(b->p, cap);
+    if (!p) {
+        return QP_ERR_NOMEM;
+    }
+    b->p = p;
+    b->cap = cap;
+    return 0;
+}
+
+static int buf_put(buf_t *b, const void *d, size_t n) {
+    int err = buf_reserve(b, n);
+    if (err == 0 && n) {
+        memcpy(b->p + b->len, d, n);
+        b->len += n;
+    }
+    return err;
+}
+
+static int buf_varint(buf_t *b, uint64_t v) {
+    uint8_t t[10];
+    int n = 0;
+    do {
+        t[n] = (uint8_t)(v & 0x7Fu);
+        v >>= 7;
+        if (v) {
+            t[n] |= 0x80u;
+        }
+        n++;
+    } while (v);
+    return buf_put(b, t, (size_t)n);
+}
+
+static void buf_release(buf_t *b) {
+    free(b->p);
+    b->p = NULL;
+    b->len = b->cap = 0;
+}
+
+// ---------------------------------------------------------------------------------------
+// Matching
+// ---------------------------------------------------------------------------------------
+
+static int64_t common_len(const uint8_t *a, int64_t an, const uint8_t *b, int64_t bn) {
+    int64_t n = an < bn ? an : bn, i = 0;
+    while (i < n && a[i] == b[i]) {
+        i++;
+    }
+    return i;
+}
+
+// Longest match of nw[0..nn) in old (binary search over the suffix array).
+static int64_t longest(const saidx_t *sa, const uint8_t *old, int64_t on, const uint8_t *nw,
+                       int64_t nn, int64_t *pos) {
+    if (on == 0) {
+        *pos = 0;
+        return 0;
+    }
+    int64_t lo = 0, hi = on - 1;
+    while (hi - lo > 1) {
+        int64_t mid = lo + (hi - lo) / 2;
+        int64_t a = sa[mid];
+        int64_t n = on - a < nn ? on - a : nn;
+        if (memcmp(old + a, nw, (size_t)n) < 0) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    int64_t x = common_len(old + sa[lo], on - sa[lo], nw, nn);
+    int64_t y = common_len(old + sa[hi], on - sa[hi], nw, nn);
+    if (x >= y) {
+        *pos = sa[lo];
+        return x;
+    }
+    *pos = sa[hi];
+    return y;
+}
+
+typedef struct scan_out {
+    buf_t s[QP_PATCH_STREAMS];
+    uint32_t entries;
+} scan_out_t;
+
+static int emit(scan_out_t *o, const uint8_t *old, const uint8_t *nw, int64_t lastscan,
+                int64_t lastpos, int64_t lenf, int64_t extra_len, int64_t seek) {
+    int err = buf_reserve(&o->s[QP_PATCH_STREAM_DIFF], (size_t)lenf);
+    if (err < 0) {
+        return err;
+    }
+    uint8_t *d = o->s[QP_PATCH_STREAM_DIFF].p + o->s[QP_PATCH_STREAM_DIFF].len;
+    for (int64_t i = 0; i < lenf; i++) {
+        d[i] = (uint8_t)(nw[lastscan + i] - old[lastpos + i]);
+    }
+    o->s[QP_PATCH_STREAM_DIFF].len += (size_t)lenf;
+    err = buf_put(&o->s[QP_PATCH_STREAM_EXTRA], nw + lastscan + lenf, (size_t)extra_len);
+    if (err == 0) {
+        err = buf_varint(&o->s[QP_PATCH_STREAM_CTRL], (uint64_t)lenf);
+    }
+    if (err == 0) {
+        err = buf_varint(&o->s[QP_PATCH_STREAM_CTRL], (uint64_t)extra_len);
+    }
+    if (err == 0) {
+        // zigzag: small moves either way stay one byte
+        uint64_t zz = ((uint64_t)seek << 1) ^ (uint64_t)(seek >> 63);
+        err = buf_varint(&o->s[QP_PATCH_STREAM_CTRL], zz);
+    }
+    o->entries++;
+    return err;
+}
+
+static int scan(const qp_diff_config_t *cfg, const char *name, const saidx_t *sa,
+                const uint8_t *old, int64_t on, const uint8_t *nw, int64_t nn,
+                uint32_t thresh, scan_out_t *o) {
+    int64_t sc = 0, len = 0, pos = 0, lastscan = 0, lastpos = 0, lastoffset = 0;
+    int64_t next_report = 0;
+    while (sc < nn) {
+        int64_t oldscore = 0;
+        int64_t scsc = sc += len;
+        for (; sc < nn; sc++) {
+            len = longest(sa, old, on, nw + sc, nn - sc, &pos);
+            for (; scsc < sc + len; scsc++) {
+                int64_t q = scsc + lastoffset;
+                if (q >= 0 && q < on && old[q] == nw[scsc]) {
+                    oldscore++;
+                }
+            }
+            if ((len == oldscore && len != 0) || len > oldscore + (int64_t)thresh) {
+                break;
+            }
+            int64_t q = sc + lastoffset;
+            if (q >= 0 && q < on && old[q] == nw[sc]) {
+                oldscore--;
+            }
+        }
+        if (len == oldscore && sc != nn) {
+            continue;
+        }
+        // Stretch the previous match forward while at least half its bytes agree.
+        int64_t s = 0, best = 0, lenf = 0;
+        for (int64_t i = 0; lastscan + i < sc && lastpos + i < on;) {
+            if (old[lastpos + i] == nw[lastscan + i]) {
+                s++;
+            }
+            i++;
+            if (s * 2 - i > best * 2 - lenf) {
+                best = s;
+                lenf = i;
+            }
+        }
+        // And the new one backward.
+        int64_t lenb = 0;
+        if (sc < nn) {
+            s = 0;
+            best = 0;
+            for (int64_t i = 1; sc >= lastscan + i && pos >= i; i++) {
+                if (old[pos - i] == nw[sc - i]) {
+                    s++;
+                }
+                if (s * 2 - i > best * 2 - lenb) {
+                    best = s;
+                    lenb = i;
+                }
+            }
+        }
+        // Where the two stretches overlap, cut at the point that keeps most agreement.
+        if (lastscan + lenf > sc - lenb) {
+            int64_t overlap = (lastscan + lenf) - (sc - lenb);
+            int64_t ss = 0, lens = 0;
+            s = 0;
+            for (int64_t i = 0; i < overlap; i++) {
+                if (nw[lastscan + lenf - overlap + i] == old[lastpos + lenf - overlap + i]) {
+                    s++;
+                }
+                if (nw[sc - lenb + i] == old[pos - lenb + i]) {
+                    s--;
+                }
+                if (s > ss) {
+                    ss = s;
+                    lens = i + 1;
+                }
+            }
+            lenf += lens - overlap;
+            lenb -= lens;
+        }
+        int err = emit(o, old, nw, lastscan, lastpos, lenf, (sc - lenb) - (lastscan + lenf),
+                       (pos - lenb) - (lastpos + lenf));
+        if (err < 0) {
+            return err;
+        }
+        lastscan = sc - lenb;
+        lastpos = pos - lenb;
+        lastoffset = pos - sc;
+        if (cfg->progress && sc >= next_report) {
+            cfg->progress(cfg->progress_ctx, name, (uint64_t)sc, (uint64_t)nn);
+            next_report = sc + (nn >> 5) + 1;
+        }
+    }
+    if (cfg->progress) {
+        cfg->progress(cfg->progress_ctx, name, (uint64_t)nn, (uint64_t)nn);
+    }
+    return 0;
+}
+
+// ---------------------------------------------------------------------------------------
+// Compression
+// ---------------------------------------------------------------------------------------
+
+static uint32_t dict_for(size_t n, uint32_t dict_max) {
+    uint32_t d = QP_PATCH_DICT_MIN;
+    while (d < n && d < dict_max) {
+        d *= 2;
+    }
+    return d < dict_max ? d : dict_max;
+}
+
+// Raw LZMA2, settings per stream: the diff stream is mostly zeros with differences at
+// instruction-aligned offsets, so position bits help and literal context does not.
+static int compress(int kind, const buf_t *in, uint32_t dict, uint32_t level, buf_t *out) {
+    lzma_options_lzma opt;
+    if (lzma_lzma_preset(&opt, level | LZMA_PRESET_EXTREME)) {
+        return QP_ERR_INVAL;
+    }
+    opt.dict_size = dict;
+    if (kind == QP_PATCH_STREAM_DIFF) {
+        opt.lc = 0;
+        opt.lp = 1;
+        opt.pb = 1;
+    } else if (kind == QP_PATCH_STREAM_CTRL) {
+        opt.lc = 0;
+        opt.lp = 0;
+        opt.pb = 0;
+    }
+    lzma_filter f[2] = {{LZMA_FILTER_LZMA2, &opt}, {LZMA_VLI_UNKNOWN, NULL}};
+    lzma_stream s = LZMA_STREAM_INIT;
+    if (lzma_raw_encoder(&s, f) != LZMA_OK) {
+        return QP_ERR_NOMEM;
+    }
+    out->len = 0;
+    int err = buf_reserve(out, in->len + in->len / 16 + 1024);
+    s.next_in = in->p;
+    s.avail_in = in->len;
+    lzma_ret r = LZMA_OK;
+    while (err == 0 && r != LZMA_STREAM_END) {
+        if (out->cap == out->len) {
+            err = buf_reserve(out, out->cap);
+        }
+        s.next_out = out->p + out->len;
+        s.avail_out = out->cap - out->len;
+        r = lzma_code(&s, LZMA_FINISH);
+        out->len = out->cap - s.avail_out;
+        if (r != LZMA_OK && r != LZMA_STREAM_END) {
+            err = r == LZMA_MEM_ERROR ? QP_ERR_NOMEM : QP_ERR_IO;
+        }
+    }
+    lzma_end(&s);
+    return err;
+}
+
+// ---------------------------------------------------------------------------------------
+// Sections
+// ---------------------------------------------------------------------------------------
+
+typedef struct sec_result {
+    buf_t comp[QP_PATCH_STREAMS];
+    uint32_t raw[QP_PATCH_STREAMS];
+    uint32_t dict[QP_PATCH_STREAMS];
+    uint32_t filter;
+    uint32_t entries;
+    size_t total;
+} sec_result_t;
+
+static void result_release(sec_result_t *r) {
+    for (int k = 0; k < QP_PATCH_STREAMS; k++) {
+        buf_release(&r->comp[k]);
+    }
+}
+
+// Diffs one section with one filter into `r`.
+static int diff_one(const qp_diff_config_t *cfg, const uint8_t *old_space, uint32_t old_size,
+                    const uint8_t *new_space, const qp_diff_section_t *sec, uint32_t filter,
+                    sec_result_t *r) {
+    int err = 0;
+    uint8_t *oldf = NULL, *newf = NULL;
+    saidx_t *sa = NULL;
+    scan_out_t o;
+    memset(&o, 0, sizeof o);
+    memset(r, 0, sizeof *r);
+    r->filter = filter;
+    // The old space is filtered whole, exactly as the device filters any window of it
+    // (SPEC-patch §5), then only the section's source range is indexed.
+    oldf = malloc(old_size ? old_size : 1);
+    newf = malloc(sec->new_size ? sec->new_size : 1);
+    sa = malloc(((size_t)sec->old_size + 1) * sizeof *sa);
+    if (!oldf || !newf || !sa) {
+        err = QP_ERR_NOMEM;
+        goto out;
+    }
+    memcpy(oldf, old_space, old_size);
+    memcpy(newf, new_space + sec->new_offset, sec->new_size);
+    qp_patch_filter(filter, 1, oldf, old_size, 0, sec->old_offset, 0);
+    qp_patch_filter(filter, 1, newf, sec->new_size, 0, 0, 0);
+    const uint8_t *old = oldf + sec->old_offset;
+    if (sec->old_size && divsufsort(old, sa, (saidx_t)sec->old_size) != 0) {
+        err = QP_ERR_NOMEM;
+        goto out;
+    }
+    err = scan(cfg, sec->name, sa, old, sec->old_size, newf, sec->new_size,
+               cfg->min_match ? cfg->min_match : 8u, &o);
+    free(sa);
+    sa = NULL;
+    for (int k = 0; err == 0 && k < QP_PATCH_STREAMS; k++) {
+        r->raw[k] = (uint32_t)o.s[k].len;
+        r->dict[k] = dict_for(o.s[k].len, cfg->dict_max ? cfg->dict_max : 1u << 20);
+        err = compress(k, &o.s[k], r->dict[k], cfg->level ? cfg->level : 9u, &r->comp[k]);
+        r->total += r->comp[k].len;
+    }
+    r->entries = o.entries;
+out:
+    for (int k = 0; k < QP_PATCH_STREAMS; k++) {
+        buf_release(&o.s[k]);
+    }
+    free(sa);
+    free(newf);
+    free(oldf);
+    if (err < 0) {
+        result_release(r);
+    }
+    return err;
+}
+
+// ---------------------------------------------------------------------------------------
+// Self-check: the package applied in a simulated flash, in place
+// ---------------------------------------------------------------------------------------
+
+typedef struct ramflash {
+    uint8_t *mem;
+    uint32_t size;
+} ramflash_t;
+
+static int rf_read(void *ctx, uint32_t off, void *buf, uint32_t len) {
+    ramflash_t *f = ctx;
+    if (off > f->size || len > f->size - off) {
+        return QP_ERR_RANGE;
+    }
+    memcpy(buf, f->mem + off, len);
+    return 0;
+}
+
+static int rf_prog(void *ctx, uint32_t off, const void *buf, uint32_t len) {
+    ramflash_t *f = ctx;
+    if (off > f->size || len > f->size - off) {
+        return QP_ERR_RANGE;
+    }
+    const uint8_t *b = buf;
+    for (uint32_t i = 0; i < len; i++) {
+        f->mem[off + i] &= b[i];
+    }
+    return 0;
+}
+
+static int rf_erase(void *ctx, uint32_t off, uint32_t len) {
+    ramflash_t *f = ctx;
+    if (off > f->size || len > f->size - off) {
+        return QP_ERR_RANGE;
+    }
+    memset(f->mem + off, 0xFF, len);
+    return 0;
+}
+
+typedef struct memsrc {
+    const uint8_t *p;
+    uint32_t size;
+} memsrc_t;
+
+static int mem_read(void *ctx, uint32_t off, void *buf, uint32_t len) {
+    memsrc_t *m = ctx;
+    if (off > m->size || len > m->size - off) {
+        return QP_ERR_RANGE;
+    }
+    memcpy(buf, m->p + off, len);
+    return 0;
+}
+
+// Raw packages: applies in place on a RAM flash holding OLD, measuring RAM and backup.
+static int measure_raw(const uint8_t *pkg, uint32_t pkg_size, const uint8_t *old,
+                       uint32_t old_size, const uint8_t *nw, uint32_t new_size,
+                       uint32_t block, uint32_t *ram, uint32_t *backup) {
+    uint32_t big = old_size > new_size ? old_size : new_size;
+    uint32_t tsize = (big + block - 1u) / block * block;
+    if (tsize == 0) {
+        tsize = block;
+    }
+    uint32_t steps = (new_size + block - 1u) / block;
+    uint32_t bsize = qp_patch_journal_size(steps, 4096) + tsize + block;
+    ramflash_t t = {malloc(tsize), tsize}, b = {malloc(bsize), bsize};
+    int err = 0;
+    if (!t.mem || !b.mem) {
+        err = QP_ERR_NOMEM;
+        goto out;
+    }
+    memset(t.mem, 0xFF, tsize);
+    memcpy(t.mem, old, old_size);
+    memset(b.mem, 0xFF, bsize);
+    memsrc_t src = {pkg, pkg_size};
+    qp_patch_inplace_config_t c;
+    memset(&c, 0, sizeof c);
+    c.patch.pkg_read = mem_read;
+    c.patch.pkg_ctx = &src;
+    c.patch.pkg_size = pkg_size;
+    c.target = (qp_patch_flash_t){rf_read, rf_prog, rf_erase, &t, tsize, 4096};
+    c.backup = (qp_patch_flash_t){rf_read, rf_prog, rf_erase, &b, bsize, 4096};
+    qp_patch_inplace_stats_t st;
+    err = qp_patch_inplace_apply(&c, &st);
+    if (err == 0 && memcmp(t.mem, nw, new_size) != 0) {
+        err = QP_ERR_IO;
+    }
+    if (err == 0) {
+        *ram = st.ram_peak;
+        *backup = st.backup_needed;
+    } else if (err != QP_ERR_NOMEM) {
+        err = QP_ERR_IO;
+    }
+out:
+    free(t.mem);
+    free(b.mem);
+    return err;
+}
+
+// Image packages: a streaming apply of the spaces (the FOTA layer adds its own buffers).
+static int measure_image(const uint8_t *pkg, uint32_t pkg_size, const uint8_t *old,
+                         uint32_t old_size, const uint8_t *nw, uint32_t new_size,
+                         uint32_t *ram, uint32_t *backup) {
+    memsrc_t src = {pkg, pkg_size}, os = {old, old_size};
+    qp_patch_config_t c;
+    memset(&c, 0, sizeof c);
+    c.pkg_read = mem_read;
+    c.pkg_ctx = &src;
+    c.pkg_size = pkg_size;
+    c.old_read = mem_read;
+    c.old_ctx = &os;
+    qp_patch_t p;
+    int err = qp_patch_open(&p, &c);
+    uint8_t *out = malloc(new_size ? new_size : 1);
+    if (err == 0 && !out) {
+        err = QP_ERR_NOMEM;
+    }
+    if (err == 0) {
+        err = qp_patch_backup_needed(&p, 4096, backup);
+    }
+    uint32_t got = 0;
+    while (err == 0) {
+        int n = qp_patch_read(&p, out + got, new_size - got);
+        if (n <= 0) {
+            err = n;
+            break;
+        }
+        got += (uint32_t)n;
+    }
+    if (err == 0 && (got != new_size || memcmp(out, nw, new_size) != 0)) {
+        err = QP_ERR_IO;
+    }
+    *ram = p.ram_peak;
+    qp_patch_close(&p);
+    free(out);
+    return err;
+}
+
+// ---------------------------------------------------------------------------------------
+// Package
+// ---------------------------------------------------------------------------------------
+
+static void sha256(const uint8_t *d, size_t n, uint8_t out[32]) {
+    mbedtls_sha256_context c;
+    mbedtls_sha256_init(&c);
+    qp_sha256_starts(&c);
+    qp_sha256_update(&c, d, n);
+    qp_sha256_finish(&c, out);
+    mbedtls_sha256_free(&c);
+}
+
+static void finish_package(const qp_patch_info_t *info, uint8_t *pkg) {
+    qp_patch_info_t i2 = *info;
+    memset(i2.package_sha256, 0, 32);
+    qp_patch_write_header(&i2, pkg);
+    sha256(pkg, info->package_size, i2.package_sha256);
+    memcpy(pkg + PH_PKG_SHA, i2.package_sha256, 32);
+}
+
+int qp_diff_create(const qp_diff_config_t *cfg, const uint8_t *old_space, uint32_t old_size,
+                   const uint8_t *new_space, uint32_t new_size,
+                   const qp_diff_section_t *sections, uint32_t count, uint8_t **out,
+                   uint32_t *out_size, qp_diff_stats_t *stats) {
+    qp_diff_config_t defcfg;
+    memset(&defcfg, 0, sizeof defcfg);
+    if (!cfg) {
+        cfg = &defcfg;
+    }
+    qp_diff_section_t raw = {"raw", 0, old_size, 0, new_size};
+    if (!sections || count == 0) {
+        sections = &raw;
+        count = 1;
+    }
+    const char *model = cfg->model ? cfg->model : "EC600S";
+    uint32_t block = cfg->block_size ? cfg->block_size : 4096u;
+    if (!out || !out_size || (!old_space && old_size) || (!new_space && new_size) ||
+        count > QP_PATCH_SECTIONS_MAX || strlen(model) > QP_PATCH_MODEL_MAX ||
+        cfg->filter > QP_DIFF_FILTER_ARM || cfg->level > 9 || (cfg->flags & ~QP_PATCH_F_IMAGE) ||
+        block < 4096u || (block & (block - 1u)) ||
+        (cfg->dict_max && (cfg->dict_max < QP_PATCH_DICT_MIN ||
+                           cfg->dict_max > QP_PATCH_DICT_MAX))) {
+        return QP_ERR_INVAL;
+    }
+    if (old_size > INT32_MAX || new_size > INT32_MAX) {
+        return QP_ERR_FBIG;
+    }
+    uint32_t pos = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        const qp_diff_section_t *s = &sections[i];
+        if (!s->name || strlen(s->name) > QP_PATCH_NAME_MAX || s->new_offset != pos ||
+            s->new_size > new_size - pos || s->old_offset > old_size ||
+            s->old_size > old_size - s->old_offset) {
+            return QP_ERR_INVAL;
+        }
+        pos += s->new_size;
+    }
+    if (pos != new_size) {
+        return QP_ERR_INVAL;
+    }
+
+    qp_patch_info_t info;
+    memset(&info, 0, sizeof info);
+    info.version_major = QP_PATCH_VERSION_MAJOR;
+    info.version_minor = QP_PATCH_VERSION_MINOR;
+    info.flags = cfg->flags;
+    info.section_count = count;
+    info.header_size = QP_PATCH_HEADER_SIZE + count * QP_PATCH_SECTION_DESC_SIZE;
+    info.block_size = block;
+    info.old_space_size = old_size;
+    info.new_space_size = new_size;
+    memcpy(info.model, model, strlen(model) + 1);
+    if (cfg->flags & QP_PATCH_F_IMAGE) {
+        info.old_size = cfg->old_image_size;
+        info.new_size = cfg->new_image_size;
+        memcpy(info.old_sha256, cfg->old_image_sha256, 32);
+        memcpy(info.new_sha256, cfg->new_image_sha256, 32);
+    } else {
+        info.old_size = old_size;
+        info.new_size = new_size;
+        sha256(old_space, old_size, info.old_sha256);
+        sha256(new_space, new_size, info.new_sha256);
+    }
+
+    sec_result_t res[QP_PATCH_SECTIONS_MAX];
+    memset(res, 0, sizeof res);
+    int err = 0;
+    uint64_t total = info.header_size;
+    for (uint32_t i = 0; i < count && err == 0; i++) {
+        const qp_diff_section_t *s = &sections[i];
+        uint32_t first = QP_PATCH_FILTER_NONE, last = QP_PATCH_FILTER_MAX;
+        if (cfg->filter != QP_DIFF_FILTER_AUTO) {
+            first = last = cfg->filter - 1u;
+        }
+        for (uint32_t f = first; f <= last && err == 0; f++) {
+            sec_result_t r;
+            err = diff_one(cfg, old_space, old_size, new_space, s, f, &r);
+            if (err == 0 && (f == first || r.total < res[i].total)) {
+                result_release(&res[i]);
+                res[i] = r;
+            } else if (err == 0) {
+                result_release(&r);
+            }
+        }
+        if (err < 0) {
+            break;
+        }
+        qp_patch_section_info_t *si = &info.sections[i];
+        memcpy(si->name, s->name, strlen(s->name) + 1);
+        si->filter = res[i].filter;
+        si->old_offset = s->old_offset;
+        si->old_size = s->old_size;
+        si->new_offset = s->new_offset;
+        si->new_size = s->new_size;
+        sha256(old_space + s->old_offset, s->old_size, si->old_sha256);
+        sha256(new_space + s->new_offset, s->new_size, si->new_sha256);
+        for (int k = 0; k < QP_PATCH_STREAMS; k++) {
+            si->streams[k].offset = (uint32_t)total;
+            si->streams[k].size = (uint32_t)res[i].comp[k].len;
+            si->streams[k].raw_size = res[i].raw[k];
+            si->streams[k].dict_size = res[i].dict[k];
+            total += res[i].comp[k].len;
+        }
+        if (total > UINT32_MAX) {
+            err = QP_ERR_FBIG;
+        }
+    }
+    uint8_t *pkg = NULL;
+    if (err == 0) {
+        info.package_size = (uint32_t)total;
+        pkg = malloc(total);
+        if (!pkg) {
+            err = QP_ERR_NOMEM;
+        }
+    }
+    for (uint32_t i = 0; i < count && err == 0; i++) {
+        for (int k = 0; k < QP_PATCH_STREAMS; k++) {
+            memcpy(pkg + info.sections[i].streams[k].offset, res[i].comp[k].p,
+                   res[i].comp[k].len);
+        }
+    }
+    if (err == 0) {
+        // Measure with an unlimited budget, then record what was used plus a margin for
+        // decoder builds that allocate a little differently (SPEC-patch §3.1).
+        uint32_t ram = 0, backup = 0;
+        info.apply_ram = UINT32_MAX;
+        finish_package(&info, pkg);
+        if (cfg->progress) {
+            cfg->progress(cfg->progress_ctx, "self-check", 0, 1);
+        }
+        if (cfg->flags & QP_PATCH_F_IMAGE) {
+            err = measure_image(pkg, info.package_size, old_space, old_size, new_space,
+                                new_size, &ram, &backup);
+        } else {
+            err = measure_raw(pkg, info.package_size, old_space, old_size, new_space,
+                              new_size, block, &ram, &backup);
+        }
+        info.apply_ram = (ram + 4096u + 1023u) / 1024u * 1024u;
+        info.backup_size = backup;
+        finish_package(&info, pkg);
+    }
+    if (err == 0) {
+        if (stats) {
+            memset(stats, 0, sizeof *stats);
+            stats->package_size = info.package_size;
+            stats->apply_ram = info.apply_ram;
+            stats->backup_size = info.backup_size;
+            for (uint32_t i = 0; i < count; i++) {
+                for (int k = 0; k < QP_PATCH_STREAMS; k++) {
+                    stats->stream_size[k] += info.sections[i].streams[k].size;
+                    stats->stream_raw[k] += info.sections[i].streams[k].raw_size;
+                }
+                stats->entries += res[i].entries;
+                stats->filters[res[i].filter]++;
+            }
+        }
+        *out = pkg;
+        *out_size = info.package_size;
+        pkg = NULL;
+    }
+    free(pkg);
+    for (uint32_t i = 0; i < count; i++) {
+        result_release(&res[i]);
+    }
+    return err;
+}
+
+void qp_diff_free(void *buf) {
+    free(buf);
+}

@@ -8,7 +8,9 @@ end with the final ">>> " prompt. One relaxation, for values that differ between
 modules (thread ids, free heap): an expected line of decimal digits only matches any line
 of decimal digits. Ends with "N passed, N failed".
 
-Usage: run-repltests.py --qpy PATH TRANSCRIPT.txt ...
+Usage: run-repltests.py --qpy PATH [--setup SCRIPT.sh] TRANSCRIPT.txt ...
+  --setup SCRIPT.sh  run this shell script (with $QPY and $DEVICE set) on each fresh device
+                     before the session, to put files on it
 """
 import argparse
 import os
@@ -58,6 +60,7 @@ def same(expected, actual):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--qpy", required=True)
+    ap.add_argument("--setup", default=None)
     ap.add_argument("transcripts", nargs="+")
     args = ap.parse_args()
     args.qpy = os.path.abspath(args.qpy)
@@ -68,6 +71,10 @@ def main():
         workdir = tempfile.mkdtemp(prefix="qpy-repltest-")
         try:
             device = new_device(args.qpy, workdir)
+            if args.setup:
+                env = dict(os.environ, QPY=args.qpy, DEVICE=device)
+                subprocess.run(["sh", "-eu", os.path.abspath(args.setup)], cwd=workdir,
+                               env=env, check=True)
             proc = subprocess.run([args.qpy, "--device", device, "repl"],
                                   input=inputs_of(transcript).encode(), cwd=workdir,
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

@@ -29,9 +29,14 @@
 #define QP_ERR_CORRUPT  (-EBADMSG)    // stored data failed its checks (CRC, magic, bounds)
 #define QP_ERR_NOTSUP   (-ENOTSUP)    // valid but not supported by this build or format
 #define QP_ERR_RANGE    (-ERANGE)     // value out of range
+#define QP_ERR_PERM     (-EPERM)      // operation not permitted here (e.g. across mounts)
 
 // Text for an error code: qp_strerror(QP_ERR_CORRUPT) is "corrupt data (failed integrity
 // check)". Never NULL; unknown codes give "unknown error". Thread-safe (static strings).
 const char *qp_strerror(int err);
+
+// The errno's symbolic name, as MicroPython prints it in "[Errno 2] ENOENT": "ENOENT" for
+// QP_ERR_NOENT (or for ENOENT). NULL for a code without a name here.
+const char *qp_errname(int err);
 
 #endif

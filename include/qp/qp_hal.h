@@ -79,4 +79,17 @@ int qp_hal_power_vbatt_mv(void);
 int qp_hal_power_restart(void);
 int qp_hal_power_down(void);
 
+// ---- Storage (uos, uio) ---------------------------------------------------------------
+
+// The module's file namespace (/usr, /bak), set by the runtime once the flash is mounted;
+// NULL when the module runs without storage. The bindings call into it with the GIL held,
+// which is what serialises access (qp_vfs is not thread-safe).
+struct qp_vfs;
+void qp_hal_storage_set(struct qp_vfs *vfs);
+struct qp_vfs *qp_hal_storage(void);
+
+// Fills buf with n bytes from the host's random source (uos.urandom).
+// @retval QP_ERR_IO the source failed
+int qp_hal_random(void *buf, size_t n);
+
 #endif

@@ -4,6 +4,8 @@
 // see in tool output and CLI tests pin them, so they must not vary with the C library.
 #include "qp/qp_err.h"
 
+#include <stddef.h>
+
 const char *qp_strerror(int err) {
     switch (err) {
     case QP_ERR_OK: return "success";
@@ -26,6 +28,36 @@ const char *qp_strerror(int err) {
     case QP_ERR_CORRUPT: return "corrupt data (failed integrity check)";
     case QP_ERR_NOTSUP: return "not supported";
     case QP_ERR_RANGE: return "value out of range";
+    case QP_ERR_PERM: return "operation not permitted";
     default: return "unknown error";
+    }
+}
+
+const char *qp_errname(int err) {
+    switch (err < 0 ? -err : err) {
+    case EPERM: return "EPERM";
+    case ENOENT: return "ENOENT";
+    case EIO: return "EIO";
+    case EBADF: return "EBADF";
+    case EAGAIN: return "EAGAIN";
+    case ENOMEM: return "ENOMEM";
+    case EACCES: return "EACCES";
+    case EBUSY: return "EBUSY";
+    case EEXIST: return "EEXIST";
+    case EXDEV: return "EXDEV";
+    case ENODEV: return "ENODEV";
+    case ENOTDIR: return "ENOTDIR";
+    case EISDIR: return "EISDIR";
+    case EINVAL: return "EINVAL";
+    case EFBIG: return "EFBIG";
+    case ENOSPC: return "ENOSPC";
+    case EROFS: return "EROFS";
+    case ERANGE: return "ERANGE";
+    case ENAMETOOLONG: return "ENAMETOOLONG";
+    case ENOTEMPTY: return "ENOTEMPTY";
+    case EBADMSG: return "EBADMSG";
+    case ENOTSUP: return "EOPNOTSUPP";
+    case ETIMEDOUT: return "ETIMEDOUT";
+    default: return NULL;
     }
 }

@@ -11,6 +11,7 @@
 #include "qp_runtime_internal.h"
 
 #include "qp/qp_hal.h"
+#include "qp/qp_storage.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 #undef QP_MODULE
 
 static const qp_runtime_config_t *boot_config;
+static qp_storage_t storage; // the device's flash, /usr and /bak, while the module runs
 
 const qp_runtime_config_t *qp_runtime_config(void) {
     return boot_config;
@@ -38,6 +40,8 @@ static void flush_output(void) {
 static void restart_module(void *ctx) {
     const qp_runtime_config_t *cfg = ctx;
     flush_output();
+    // Release the flash (and its lock) as a reset would; the new boot opens it again.
+    qp_storage_close(&storage);
     const char *argv[12];
     int argc = 0;
     argv[argc++] = cfg->self_exe;
@@ -70,6 +74,31 @@ static void set_identity(const qp_device_profile_t *p) {
     qp_hal_modem_set(QP_HAL_MODEM_SN, p->sn);
     qp_hal_modem_set(QP_HAL_MODEM_FW_VERSION, p->fw_version);
     qp_hal_modem_set(QP_HAL_MODEM_PRODUCT_ID, p->manufacturer);
+}
+
+// Mounts /usr and /bak. A partition with no file system is formatted, as the module's boot
+// does, and we say so: it means the user's files are gone (or never were there).
+static int open_storage(const qp_runtime_config_t *cfg) {
+    char msg[512];
+    int err = qp_storage_open(&storage, cfg->device_dir,
+                              QP_STORAGE_FORMAT_IF_EMPTY | QP_STORAGE_BAK_READONLY, msg,
+                              sizeof msg);
+    if (err < 0) {
+        fprintf(stderr, "qpy: %s\n", msg);
+        return QP_EXIT_DEVICE;
+    }
+    const qp_storage_volume_t *volumes[] = {&storage.usr, &storage.bak};
+    for (int i = 0; i < 2; i++) {
+        if (volumes[i]->formatted) {
+            fprintf(stderr, "qpy: %s held no file system: formatted it (littlefs v1), "
+                    "mounted at /%s\n", volumes[i]->partition, volumes[i]->mount_name);
+        }
+    }
+    if (cfg->verbose) {
+        fprintf(stderr, "qpy: mounted customer_fs at /usr, customer_backup_fs at /bak\n");
+    }
+    qp_hal_storage_set(&storage.vfs);
+    return 0;
 }
 
 static int fail_status(PyStatus status) {
@@ -166,14 +195,19 @@ int qp_runtime_main(const qp_runtime_config_t *cfg) {
     qp_hal_power_ops_t ops = {restart_module, power_down_module, (void *)cfg};
     qp_hal_power_set_ops(&ops);
 
-    int status = start_interpreter(cfg);
+    int status = open_storage(cfg);
     if (status != 0) {
         return status;
     }
-    status = run_boot_module();
-    if (Py_FinalizeEx() < 0 && status == 0) {
-        status = QP_EXIT_INTERNAL; // could not flush buffered output
+    status = start_interpreter(cfg);
+    if (status == 0) {
+        status = run_boot_module();
+        if (Py_FinalizeEx() < 0 && status == 0) {
+            status = QP_EXIT_INTERNAL; // could not flush buffered output
+        }
     }
+    qp_hal_storage_set(NULL);
+    qp_storage_close(&storage);
     if (cfg->restarted_from_run && status == 0) {
         status = QP_EXIT_RESTARTED;
     }

@@ -11,6 +11,8 @@
 #include "qp/qp_device.h"
 #include "qp/qp_err.h"
 #include "qp/qp_runtime.h"
+#include "qp/qp_storage.h"
+#include "qpy_fs.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -33,6 +35,8 @@ static const char usage_text[] =
     "  device new DIR [--model EC600S|EC100Y] [--imei N] [--sn S] [--fw-version V]\n"
     "                       create a device (directory with its profile, device.json)\n"
     "  device show [DIR]    print a device's profile\n"
+    "  fs ls|cat|cp|rm|mkdir|df ...\n"
+    "                       the files of a device that is not running ('qpy fs --help')\n"
     "\n"
     "Options:\n"
     "  --device DIR         the device to boot (default: $XDG_DATA_HOME/openqpy/default,\n"
@@ -80,6 +84,9 @@ static int create_device(const char *dir, const qp_device_options_t *opts, int v
     int err = qp_device_profile_make(&profile, opts, fresh_random(), msg, sizeof msg);
     if (err == 0) {
         err = qp_device_create(dir, &profile, msg, sizeof msg);
+    }
+    if (err == 0) {
+        err = qp_storage_create(dir, msg, sizeof msg); // the factory's formatted flash
     }
     if (err < 0) {
         fprintf(stderr, "qpy: %s\n", msg);
@@ -194,7 +201,12 @@ int main(int argc, char **argv) {
 
     qp_runtime_config_t cfg = {0};
     cfg.power_on_reason = power_on_reason;
-    if (strcmp(command, "repl") == 0 && nargs <= 1) {
+    int fs_command = strcmp(command, "fs") == 0;
+    if (fs_command) {
+        if (nargs >= 2 && (strcmp(args[1], "--help") == 0 || strcmp(args[1], "-h") == 0)) {
+            return qpy_fs_main(NULL, nargs, args);
+        }
+    } else if (strcmp(command, "repl") == 0 && nargs <= 1) {
         cfg.mode = QP_RUNTIME_REPL;
     } else if (strcmp(command, "run") == 0) {
         if (nargs != 2) {
@@ -239,6 +251,9 @@ int main(int argc, char **argv) {
     int status = load_device(device, &profile);
     if (status) {
         return status;
+    }
+    if (fs_command) {
+        return qpy_fs_main(device, nargs, args);
     }
     char self_exe[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", self_exe, sizeof self_exe - 1);

@@ -36,6 +36,51 @@ class FrozenImporter:
             _qp_runtime.heap_exempt_end()
 
 
+class DeviceImporter:
+    """Imports a script's own modules from the module's file systems, as MicroPython
+    does: the current directory first, then /usr (`import a` finds /usr/a.py)."""
+
+    SEARCH = ("", "/usr")
+
+    @classmethod
+    def _locate(cls, name, dirs):
+        import _qp_uos
+        leaf = name.rpartition(".")[2]
+        for base in dirs:
+            for candidate, package in ((leaf + ".py", False), (leaf + "/__init__.py", True)):
+                path = base.rstrip("/") + "/" + candidate if base else candidate
+                try:
+                    if _qp_uos.stat(path)[0] & 0x8000:
+                        return path, package
+                except OSError:
+                    pass
+        return None, False
+
+    @classmethod
+    def find_spec(cls, name, path=None, target=None):
+        found, package = cls._locate(name, cls.SEARCH if path is None else path)
+        if found is None:
+            return None
+        spec = _frozen_importlib.ModuleSpec(name, cls, origin=found, is_package=package)
+        if package:
+            spec.submodule_search_locations = [found.rpartition("/")[0]]
+        spec.has_location = True
+        return spec
+
+    @staticmethod
+    def create_module(spec):
+        return None
+
+    @staticmethod
+    def exec_module(module):
+        import _qp_uio
+        path = module.__spec__.origin
+        with _qp_uio.open(path, "rb") as f:
+            source = f.read()
+        module.__file__ = path
+        exec(compile(source, path, "exec", dont_inherit=True), module.__dict__)
+
+
 def _merge_thread():
     # _thread is CPython's; QuecPython's extras come from _qp_thread (house-style trap 3).
     import _thread
@@ -61,8 +106,21 @@ def _merge_gc():
     gc.threshold = _qp_platform.gc_threshold
 
 
+def _repl_config():
+    # As the firmware's boot: /usr/system_config.json ({"replFlag": 0}) is created when
+    # absent. (The REPL is always enabled here: replFlag only locks the real USB port.)
+    import _qp_uos
+    if "system_config.json" not in _qp_uos.listdir("/usr"):
+        import _qp_uio
+        with _qp_uio.open("/usr/system_config.json", "w") as f:
+            f.write('{"replFlag": 0}')
+
+
 def boot():
     sys.meta_path.insert(0, FrozenImporter)
+    # Builtin modules first, then the device's files, then the host's standard library
+    # (which the platform's own modules stand on).
+    sys.meta_path.insert(2, DeviceImporter)
     # Ctrl-C always reaches the module, even when qpy was started with SIGINT ignored (as
     # a shell starts background jobs): CPython only takes SIGINT over when it is default.
     import _signal
@@ -73,8 +131,11 @@ def boot():
     sys.excepthook = _qp_traceback.excepthook
     sys.print_exception = _qp_traceback.print_exception
     builtins.help = _qp_help.help
+    import _qp_uio
+    builtins.open = _qp_uio.open
     _merge_thread()
     _merge_gc()
+    _repl_config()
     # From here on the application's heap is counted.
     _qp_runtime.heap_start_budget()
 
@@ -98,10 +159,9 @@ def _wait_for_threads():
         utime.sleep_ms(10)
 
 
-def run_file(path):
+def _run_main(source, path, errors):
+    """Runs source as __main__; returns the exit status."""
     import _qp_traceback
-    with open(path, "rb") as f:
-        source = f.read()
     main = type(sys)("__main__")
     main.__file__ = path
     sys.modules["__main__"] = main
@@ -111,9 +171,28 @@ def run_file(path):
     except SystemExit as e:
         return _exit_status(e)
     except BaseException as e:
-        _qp_traceback.print_exception(e, sys.stderr)
+        _qp_traceback.print_exception(e, errors)
         return 1
     return 0
+
+
+def run_file(path):
+    # The script is a host file (qpy run SCRIPT); the builtin open is the device's now.
+    import _io
+    with _io.open(path, "rb") as f:
+        source = f.read()
+    return _run_main(source, path, sys.stderr)
+
+
+def run_device_main():
+    """Runs /usr/main.py when present, as the module does at power-on."""
+    import _qp_uos
+    import _qp_uio
+    if "main.py" not in _qp_uos.listdir("/usr"):
+        return 0
+    with _qp_uio.open("/usr/main.py", "rb") as f:
+        source = f.read()
+    return _run_main(source, "/usr/main.py", sys.stdout)
 
 
 def main():
@@ -121,6 +200,8 @@ def main():
     boot()
     if info["mode"] == "run":
         return run_file(info["script"])
+    # A power-on runs /usr/main.py (`qpy run SCRIPT` runs SCRIPT in its place).
+    run_device_main()
     if info["mode"] == "repl":
         import _qp_repl
         return _qp_repl.repl()

@@ -23,6 +23,10 @@ def _translate(exc):
             return "IndentationError", "unexpected indent"
         return "SyntaxError", "invalid syntax"
     msg = str(exc)
+    if isinstance(exc, OSError):
+        # CPython picks a subclass (FileNotFoundError...) from the errno; MicroPython
+        # has only OSError.
+        return "OSError", msg
     if isinstance(exc, RecursionError):
         return "RuntimeError", "maximum recursion depth exceeded"
     if isinstance(exc, ModuleNotFoundError):

@@ -1,7 +1,8 @@
-# uos.py - QuecPython's uos: uname/uname2 and urandom. The file functions come with the
-# module's file systems (the flash and littlefs work).
+# uos.py - QuecPython's uos: the file functions over /usr and /bak (from the C module
+# _qp_uos), uname/uname2, and urandom.
+from _qp_uos import (chdir, getcwd, ilistdir, listdir, mkdir, remove, rename, rmdir,  # noqa: F401
+                     stat, statvfs, urandom)
 import _qp_runtime
-import os as _os
 
 _RELEASE = "1.12.0"
 
@@ -42,7 +43,3 @@ def uname2():
     import modem
     values.append(str(modem.getDevFwVersion()))
     return _Uname(values, _Uname._fields + ("qpyver",))
-
-
-def urandom(n):
-    return _os.urandom(n)

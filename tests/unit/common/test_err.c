@@ -14,7 +14,7 @@ static void test_known_codes_have_distinct_text(void **state) {
                          QP_ERR_ISDIR, QP_ERR_NOTEMPTY, QP_ERR_BADF, QP_ERR_FBIG,
                          QP_ERR_NOSPC, QP_ERR_NOMEM, QP_ERR_INVAL, QP_ERR_NAMETOOLONG,
                          QP_ERR_ROFS, QP_ERR_AGAIN, QP_ERR_ACCES, QP_ERR_BUSY,
-                         QP_ERR_CORRUPT, QP_ERR_NOTSUP, QP_ERR_RANGE};
+                         QP_ERR_CORRUPT, QP_ERR_NOTSUP, QP_ERR_RANGE, QP_ERR_PERM};
     const size_t n = sizeof codes / sizeof codes[0];
     for (size_t i = 0; i < n; i++) {
         assert_true(codes[i] <= 0);
@@ -23,6 +23,15 @@ static void test_known_codes_have_distinct_text(void **state) {
             assert_string_not_equal(qp_strerror(codes[i]), qp_strerror(codes[j]));
         }
     }
+}
+
+static void test_errno_names(void **state) {
+    (void)state;
+    assert_string_equal(qp_errname(QP_ERR_NOENT), "ENOENT");
+    assert_string_equal(qp_errname(ENOENT), "ENOENT");
+    assert_string_equal(qp_errname(QP_ERR_ROFS), "EROFS");
+    assert_string_equal(qp_errname(QP_ERR_NOTEMPTY), "ENOTEMPTY");
+    assert_null(qp_errname(-9999));
 }
 
 static void test_unknown_code(void **state) {
@@ -34,6 +43,7 @@ static void test_unknown_code(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_known_codes_have_distinct_text),
+        cmocka_unit_test(test_errno_names),
         cmocka_unit_test(test_unknown_code),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

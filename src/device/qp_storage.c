@@ -1,0 +1,157 @@
+// qp_storage.c - open a device's flash and mount /usr and /bak (qp_storage.h).
+//
+// The geometry is the EC600S firmware's: littlefs v1, 4096-byte read, program and block
+// sizes, one block per flash sector. Mounting is strict (a damaged partition is not
+// silently repaired) unless the caller asks to format an empty one, as the module's boot
+// script does when VfsLfs1 finds no file system.
+#include "qp/qp_storage.h"
+#include "qp/qp_err.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static int fail(int err, char *msg, size_t msglen, const char *fmt, ...) {
+    if (msg && msglen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, msglen, fmt, ap);
+        va_end(ap);
+    }
+    return err;
+}
+
+static void flash_path(char *out, size_t outlen, const char *dir) {
+    snprintf(out, outlen, "%s/%s", dir, QP_FLASH_IMAGE_NAME);
+}
+
+static int volume_setup(qp_storage_t *st, qp_storage_volume_t *v, const char *partition,
+                        const char *mount_name) {
+    memset(v, 0, sizeof *v);
+    v->partition = partition;
+    v->mount_name = mount_name;
+    int err = qp_flash_part_open(&v->part, &st->flash, &st->table, partition);
+    if (err == 0) {
+        err = qp_flash_bd_init(&v->bd, &v->part, QP_STORAGE_BLOCK_SIZE);
+    }
+    if (err < 0) {
+        return err;
+    }
+    v->cfg.context = &v->bd;
+    v->cfg.read = qp_flash_bd_read;
+    v->cfg.prog = qp_flash_bd_prog;
+    v->cfg.erase = qp_flash_bd_erase;
+    v->cfg.sync = qp_flash_bd_sync;
+    v->cfg.read_size = QP_STORAGE_BLOCK_SIZE;
+    v->cfg.prog_size = QP_STORAGE_BLOCK_SIZE;
+    v->cfg.block_size = QP_STORAGE_BLOCK_SIZE;
+    v->cfg.block_count = v->bd.block_count;
+    v->cfg.cache_size = QP_STORAGE_BLOCK_SIZE;
+    v->cfg.disk_version = QP_FS_DISK_VERSION_LFS1;
+    return 0;
+}
+
+static int volume_mount(qp_storage_volume_t *v, unsigned flags, char *msg, size_t msglen) {
+    int err = qp_fs_mount(&v->fs, &v->cfg);
+    if (err == QP_ERR_CORRUPT && (flags & QP_STORAGE_FORMAT_IF_EMPTY)) {
+        err = qp_fs_format(&v->fs, &v->cfg);
+        if (err == 0) {
+            v->formatted = 1;
+            err = qp_fs_mount(&v->fs, &v->cfg);
+        }
+    }
+    if (err < 0) {
+        return fail(err, msg, msglen, "%s (/%s): cannot mount: %s%s", v->partition,
+                    v->mount_name, qp_strerror(err),
+                    err == QP_ERR_CORRUPT ? " (no valid littlefs v1 file system)" : "");
+    }
+    v->mounted = 1;
+    return 0;
+}
+
+static void default_layout(qp_flash_ptable_t *layout) {
+    qp_flash_layout_ec600s(layout, NULL); // the defaults always fit
+}
+
+int qp_storage_open(qp_storage_t *st, const char *device_dir, unsigned flags, char *msg,
+                    size_t msglen) {
+    char path[4096];
+    memset(st, 0, sizeof *st);
+    qp_flash_init(&st->flash);
+    qp_vfs_init(&st->vfs);
+    flash_path(path, sizeof path, device_dir);
+
+    int err;
+    if (flags & QP_STORAGE_READONLY) {
+        qp_flash_config_t cfg = {.flags = QP_FLASH_F_RDONLY};
+        err = qp_flash_file_open(&st->flash, path, &cfg);
+        if (err == 0) {
+            err = qp_flash_ptable_read(&st->flash, &st->table);
+        }
+    } else {
+        qp_flash_ptable_t layout;
+        default_layout(&layout);
+        err = qp_flash_file_provision(&st->flash, path, &layout, NULL, &st->table);
+    }
+    if (err < 0) {
+        qp_storage_close(st);
+        if (err == QP_ERR_BUSY) {
+            return fail(err, msg, msglen,
+                        "%s: in use by a running module (stop it, or use qpy --port)", path);
+        }
+        return fail(err, msg, msglen, "%s: %s", path, qp_strerror(err));
+    }
+    if ((err = volume_setup(st, &st->usr, QP_FLASH_PART_CUSTOMER_FS, "usr")) < 0
+        || (err = volume_setup(st, &st->bak, QP_FLASH_PART_CUSTOMER_BACKUP_FS, "bak")) < 0) {
+        qp_storage_close(st);
+        return fail(err, msg, msglen, "%s: partition table: %s", path, qp_strerror(err));
+    }
+    unsigned mount_flags = flags & QP_STORAGE_READONLY ? flags & ~QP_STORAGE_FORMAT_IF_EMPTY
+                                                       : flags;
+    if ((err = volume_mount(&st->usr, mount_flags, msg, msglen)) < 0
+        || (err = volume_mount(&st->bak, mount_flags, msg, msglen)) < 0) {
+        qp_storage_close(st);
+        return err;
+    }
+    unsigned bak_flags = flags & (QP_STORAGE_BAK_READONLY | QP_STORAGE_READONLY)
+                       ? QP_VFS_MOUNT_READONLY : 0;
+    qp_vfs_mount(&st->vfs, "usr", &st->usr.fs,
+                 flags & QP_STORAGE_READONLY ? QP_VFS_MOUNT_READONLY : 0);
+    qp_vfs_mount(&st->vfs, "bak", &st->bak.fs, bak_flags);
+    return 0;
+}
+
+void qp_storage_close(qp_storage_t *st) {
+    qp_storage_volume_t *volumes[] = {&st->usr, &st->bak};
+    for (int i = 0; i < 2; i++) {
+        if (volumes[i]->mounted) {
+            qp_fs_unmount(&volumes[i]->fs);
+            volumes[i]->mounted = 0;
+        }
+    }
+    qp_flash_close(&st->flash);
+}
+
+int qp_storage_create(const char *device_dir, char *msg, size_t msglen) {
+    char path[4096];
+    flash_path(path, sizeof path, device_dir);
+    qp_flash_ptable_t layout;
+    default_layout(&layout);
+    qp_storage_t st;
+    memset(&st, 0, sizeof st);
+    qp_flash_init(&st.flash);
+    int err = qp_flash_file_create(&st.flash, path, &(qp_flash_config_t){
+                                       .size = layout.flash_size,
+                                       .sector_size = layout.sector_size});
+    if (err == 0) {
+        err = qp_flash_ptable_write(&st.flash, &layout);
+    }
+    qp_flash_close(&st.flash);
+    if (err < 0) {
+        return fail(err, msg, msglen, "%s: cannot create: %s", path, qp_strerror(err));
+    }
+    // Formats both partitions, as the factory image the module ships with.
+    err = qp_storage_open(&st, device_dir, QP_STORAGE_FORMAT_IF_EMPTY, msg, msglen);
+    qp_storage_close(&st);
+    return err;
+}

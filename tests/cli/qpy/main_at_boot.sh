@@ -1,0 +1,15 @@
+# /usr/main.py runs at power-on (the REPL, and the boot after a restart); `qpy run
+# SCRIPT` runs SCRIPT in its place. An error in main.py is printed and the REPL starts.
+"$QPY" device new dev >/dev/null
+printf 'print("main.py ran")\n' > main.py
+"$QPY" --device dev fs cp main.py :/usr/main.py
+printf 'print(1 + 1)\n' | "$QPY" --device dev repl
+echo
+printf 'print("script")\n' > s.py
+"$QPY" --device dev run s.py
+printf 'from misc import Power\nPower.powerRestart()\n' > r.py
+"$QPY" --device dev run r.py || echo "exit $?"
+printf 'raise ValueError("bad main")\n' > main.py
+"$QPY" --device dev fs cp main.py :/usr/main.py
+printf 'print("repl")\n' | "$QPY" --device dev repl
+echo

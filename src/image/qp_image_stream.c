@@ -298,21 +298,28 @@ static int lzo_compress_block(stream_impl_t *s) {
     return 0;
 }
 
+// Hands out the pending bytes of `buf` (a finished block), hashing and counting them.
+// Returns 1 while some remain (the caller's output is full), else 0.
+static int drain(stream_impl_t *s, const uint8_t *buf, qp_image_sha256_t *h, uint64_t *total,
+                 uint8_t **out, size_t *out_len) {
+    size_t n = s->pend_len < *out_len ? s->pend_len : *out_len;
+    if (n) {
+        memcpy(*out, buf + s->pend_off, n);
+        qp_image_sha256_update(h, *out, n);
+        *out += n;
+        *out_len -= n;
+        s->pend_off += n;
+        s->pend_len -= n;
+        *total += n;
+    }
+    return s->pend_len != 0;
+}
+
 static int lzo_encode(stream_impl_t *s, const uint8_t **in, size_t *in_len, uint8_t **out,
                       size_t *out_len) {
     for (;;) {
-        if (s->pend_len) {
-            size_t n = s->pend_len < *out_len ? s->pend_len : *out_len;
-            memcpy(*out, s->blk_c + s->pend_off, n);
-            qp_image_sha256_update(&s->ch, *out, n);
-            *out += n;
-            *out_len -= n;
-            s->pend_off += n;
-            s->pend_len -= n;
-            s->ctotal += n;
-            if (s->pend_len) {
-                return 0;
-            }
+        if (drain(s, s->blk_c, &s->ch, &s->ctotal, out, out_len)) {
+            return 0;
         }
         if (s->utotal == s->usize && s->fill == 0) {
             return finish(s);
@@ -338,18 +345,8 @@ static int lzo_encode(stream_impl_t *s, const uint8_t **in, size_t *in_len, uint
 static int lzo_decode(stream_impl_t *s, const uint8_t **in, size_t *in_len, uint8_t **out,
                       size_t *out_len) {
     for (;;) {
-        if (s->pend_len) {
-            size_t n = s->pend_len < *out_len ? s->pend_len : *out_len;
-            memcpy(*out, s->blk_u + s->pend_off, n);
-            qp_image_sha256_update(&s->uh, *out, n);
-            *out += n;
-            *out_len -= n;
-            s->pend_off += n;
-            s->pend_len -= n;
-            s->utotal += n;
-            if (s->pend_len) {
-                return 0;
-            }
+        if (drain(s, s->blk_u, &s->uh, &s->utotal, out, out_len)) {
+            return 0;
         }
         if (s->utotal == s->usize) {
             // Bytes left in the section after the last block are corrupt data too.
@@ -492,6 +489,9 @@ int qp_image_compress_buf(const qp_image_params_t *p, const void *src, size_t le
     }
     if (err == 1) {
         uint64_t c;
+        if (cfg && cfg->progress) {
+            cfg->progress(cfg->progress_ctx, len, len);
+        }
         err = qp_image_stream_result(&st, NULL, &c, usha, csha);
         *outlen = (size_t)c;
     }

@@ -759,27 +759,6 @@ static int make_dirs(const char *path) {
     return 0;
 }
 
-typedef struct membuf {
-    uint8_t *data;
-    size_t len, cap;
-} membuf_t;
-
-static int mem_write_cb(void *ctx, const void *buf, size_t len) {
-    membuf_t *m = ctx;
-    if (m->len + len > m->cap) {
-        size_t cap = (m->len + len) * 2;
-        uint8_t *p = realloc(m->data, cap);
-        if (!p) {
-            return QP_ERR_NOMEM;
-        }
-        m->data = p;
-        m->cap = cap;
-    }
-    memcpy(m->data + m->len, buf, len);
-    m->len += len;
-    return 0;
-}
-
 static int write_whole(const char *path, const uint8_t *data, size_t len) {
     FILE *f = fopen(path, "wb");
     if (!f) {
@@ -792,29 +771,40 @@ static int write_whole(const char *path, const uint8_t *data, size_t len) {
     return err;
 }
 
-static int unpack_archive(const char *dir, const char *name, const membuf_t *m) {
-    if (qp_image_archive_check(m->data, m->len, NULL) < 0) {
+// Unpacks the archive just extracted to `bin` into dir/name/.
+static int unpack_archive(const char *dir, const char *name, const char *bin) {
+    uint8_t *data = NULL;
+    size_t len = 0;
+    int err = read_file(bin, &data, &len);
+    if (err < 0) {
+        msg("%s: cannot read: %s", bin, qp_strerror(err));
+        return EXIT_BAD;
+    }
+    if (qp_image_archive_check(data, len, NULL) < 0) {
         msg("section '%s': corrupt app archive", name);
+        free(data);
         return EXIT_BAD;
     }
     size_t pos = 0;
     qp_image_archive_entry_t e;
-    while (qp_image_archive_next(m->data, m->len, &pos, &e) == 1) {
+    int rc = 0;
+    while (rc == 0 && qp_image_archive_next(data, len, &pos, &e) == 1) {
         char path[4096];
         snprintf(path, sizeof path, "%s/%s/%.*s", dir, name, (int)e.path_len, e.path);
         char *slash = strrchr(path, '/');
         *slash = 0;
-        int err = make_dirs(path);
+        err = make_dirs(path);
         *slash = '/';
         if (err == 0) {
             err = write_whole(path, e.data, e.size);
         }
         if (err < 0) {
             msg("%s: cannot write: %s", path, qp_strerror(err));
-            return EXIT_BAD;
+            rc = EXIT_BAD;
         }
     }
-    return 0;
+    free(data);
+    return rc;
 }
 
 static int cmd_extract(int argc, char **argv) {
@@ -853,7 +843,6 @@ static int cmd_extract(int argc, char **argv) {
         const qp_image_section_t *s = &info.sections[i];
         char path[4096];
         snprintf(path, sizeof path, "%s/%s.bin", args[1], s->name);
-        membuf_t m = {0};
         FILE *o = fopen(path, "wb");
         if (!o) {
             msg("%s: cannot write: %s", path, qp_strerror(-errno));
@@ -861,31 +850,24 @@ static int cmd_extract(int argc, char **argv) {
             break;
         }
         qp_image_diag_t d = {0};
-        // Archives are also kept in memory to unpack; raw sections stream to the file.
-        int is_ar = s->content == QP_IMAGE_CONTENT_ARCHIVE;
-        err = qp_image_extract(&info, i, file_read_cb, f, is_ar ? mem_write_cb : file_write_cb,
-                               is_ar ? (void *)&m : (void *)o, 0, NULL, &d);
-        if (err == 0 && is_ar && m.len && fwrite(m.data, 1, m.len, o) != m.len) {
-            err = QP_ERR_IO;
-        }
+        err = qp_image_extract(&info, i, file_read_cb, f, file_write_cb, o, 0, NULL, &d);
         if (fclose(o) != 0 && err == 0) {
             err = QP_ERR_IO;
         }
         if (err < 0) {
             remove(path);
-            if (err == QP_ERR_IO && !d.what) {
+            if (err == QP_ERR_IO && (!d.what || strcmp(d.what, "write error") == 0)) {
                 msg("%s: cannot write: %s", path, qp_strerror(err));
             } else {
                 report_image_error(args[0], &info, err, &d);
             }
             rc = EXIT_BAD;
-        } else if (is_ar) {
-            rc = unpack_archive(args[1], s->name, &m);
+        } else if (s->content == QP_IMAGE_CONTENT_ARCHIVE) {
+            rc = unpack_archive(args[1], s->name, path);
         }
         if (rc == 0 && verbose) {
             msg("%s: %llu bytes", path, (unsigned long long)s->usize);
         }
-        free(m.data);
     }
     fclose(f);
     return rc;

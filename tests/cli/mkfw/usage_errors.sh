@@ -1,0 +1,20 @@
+# Usage errors say what is wrong and exit 2, writing nothing.
+echo data > f.bin
+"$MKFW" || echo "exit $?"
+"$MKFW" frobnicate || echo "exit $?"
+"$MKFW" create --model EC600S --version V --section cp=f.bin || echo "exit $?"
+"$MKFW" create -o x.img --version V --section cp=f.bin || echo "exit $?"
+"$MKFW" create -o x.img --model EC200U --version V --section cp=f.bin || echo "exit $?"
+"$MKFW" create -o x.img --model EC600S --section cp=f.bin || echo "exit $?"
+"$MKFW" create -o x.img --model EC600S --version V || echo "exit $?"
+"$MKFW" create -o x.img --model EC600S --version V --section cp || echo "exit $?"
+"$MKFW" create -o x.img --model EC600S --version V --section =f.bin || echo "exit $?"
+"$MKFW" create -o x.img --model EC600S --version V --section CP=f.bin || echo "exit $?"
+"$MKFW" create -o x.img --model EC600S --version V --section cp=f.bin --section cp=f.bin || echo "exit $?"
+"$MKFW" create -o x.img --model EC600S --version V --section cp=f.bin --codec zstd || echo "exit $?"
+"$MKFW" create -o x.img --model EC600S --version V --section cp=f.bin --level 0 || echo "exit $?"
+"$MKFW" create -o x.img --model EC600S --version V --section cp=f.bin --dict 1K || echo "exit $?"
+"$MKFW" create -o x.img --model EC600S --version "$(printf 'bad\tversion')" --section cp=f.bin || echo "exit $?"
+"$MKFW" info || echo "exit $?"
+"$MKFW" extract x.img || echo "exit $?"
+ls

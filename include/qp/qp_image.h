@@ -322,7 +322,8 @@ int qp_image_recompress(const qp_image_params_t *p, const void *src, size_t len,
 // Streaming coder: a decoder of one section's compressed bytes, or an encoder of one
 // section's uncompressed bytes (recompression), with memory bounded by
 // qp_image_memusage(). Allocated by the caller; fields private (the state of liblzma and
-// the two SHA-256 contexts live in `opaque`).
+// the two SHA-256 contexts live in `opaque`). An open stream must not be moved or copied:
+// liblzma keeps a pointer into it.
 typedef struct qp_image_stream {
     uint64_t opaque[112];
 } qp_image_stream_t;

@@ -43,7 +43,7 @@ static void exercise(qp_fs_t *fs, const char *path, int depth) {
     }
     qp_fs_dir_close(fs, &dir);
     for (int i = 0; i < n; i++) {
-        char p[128];
+        char p[1100];
         snprintf(p, sizeof(p), "%s/%s", strcmp(path, "/") ? path : "", names[i]);
         if (types[i] == QP_FS_TYPE_DIR) {
             exercise(fs, p, depth + 1);

@@ -193,7 +193,7 @@ static int scan(qp_fs_t *fs, const char *path, model_t *out) {
         if (out->n == MAXREC) {
             return QP_ERR_RANGE;
         }
-        char p[64];
+        char p[256];
         snprintf(p, sizeof(p), "%s/%s", strcmp(path, "/") ? path : "", names[i]);
         if (strlen(p) >= sizeof(out->r[0].path)) {
             return QP_ERR_RANGE;

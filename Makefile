@@ -1,9 +1,10 @@
 # Thin wrapper over CMake presets. The two commands a user needs:
 #   make demo   set up, build, create a demo device and run the seed examples
 #   make test   set up, build with sanitizers, run every test (ctest)
+# and: make bench (measurements), make stress (long fault campaigns), make install.
 PREFIX ?= /usr/local
 
-.PHONY: all setup build test demo bench install clean
+.PHONY: all setup build test demo bench stress install clean
 
 all: build
 
@@ -27,6 +28,13 @@ bench: setup
 	@test -f build-release/build.ninja || cmake --preset release >/dev/null
 	@cmake --build --preset release
 	@bench/run.sh build-release/bin
+
+# Long power-cut and fault campaigns (not in CI): the same tests with QP_STRESS=1, which
+# widens their sweeps (more geometries, seeds and cut points).
+stress: setup
+	@test -f build-asan/build.ninja || cmake --preset asan >/dev/null
+	@cmake --build --preset asan
+	@QP_STRESS=1 ctest --preset asan -L "fs|flash|patch|image" --timeout 3600
 
 install: build
 	@cmake --install build --prefix "$(PREFIX)"

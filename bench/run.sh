@@ -9,4 +9,6 @@ mkdir -p "$work"
 
 /usr/bin/python3.11 "$here/boot.py" --qpy "$bindir/qpy"
 echo
+"$bindir/fs_bench"
+echo
 "$here/heap_factor.sh" "$bindir/qpy" "$work"

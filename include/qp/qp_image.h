@@ -284,6 +284,16 @@ int qp_image_read_header(qp_image_info_t *info, qp_image_read_fn read, void *ctx
                          uint64_t avail, const qp_image_config_t *cfg,
                          qp_image_diag_t *diag);
 
+// Rewrites the model and version string of a complete image held in `img` (`len` bytes,
+// exactly the image) and recomputes the header CRC and the trailer hash; the sections are
+// untouched. The image is verified first (header and trailer hash), so a damaged image is
+// never given valid checksums.
+// @retval QP_ERR_INVAL   unknown model, or a version string that is empty, too long or
+//                        not printable
+// @retval QP_ERR_CORRUPT the image fails its header checks or its hash (diag says where)
+int qp_image_set_identity(void *img, size_t len, const char *model, const char *version,
+                          qp_image_diag_t *diag);
+
 // Index of section `name`, or QP_ERR_NOENT.
 int qp_image_find_section(const qp_image_info_t *info, const char *name);
 

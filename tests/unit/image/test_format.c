@@ -272,6 +272,35 @@ static void test_memory_bounded(void **state) {
 }
 
 // Every allocation failure is reported as QP_ERR_NOMEM without leaks.
+static void test_set_identity(void **state) {
+    (void)state;
+    membuf_t img;
+    build_image(&img, QP_IMAGE_CODEC_LZMA, NULL);
+    qp_image_info_t before, after;
+    assert_int_equal(qp_image_parse_header(&before, img.data, img.len, NULL), 0);
+    assert_int_equal(qp_image_set_identity(img.data, img.len, "EC100Y", "EC100YCNAAR01A01M16_V2",
+                                           NULL), 0);
+    assert_int_equal(qp_image_read_header(&after, mem_read, &img, img.len, NULL, NULL), 0);
+    assert_string_equal(after.model, "EC100Y");
+    assert_string_equal(after.version, "EC100YCNAAR01A01M16_V2");
+    assert_int_equal(qp_image_verify(&after, mem_read, &img, 1, NULL, NULL), 0);
+    // The sections are untouched.
+    assert_memory_equal(before.sections, after.sections, sizeof before.sections);
+    // Bad identities are refused; a damaged image is never re-blessed.
+    assert_int_equal(qp_image_set_identity(img.data, img.len, "EC200U", "V", NULL),
+                     QP_ERR_INVAL);
+    assert_int_equal(qp_image_set_identity(img.data, img.len, "EC600S", "bad\tversion", NULL),
+                     QP_ERR_INVAL);
+    assert_int_equal(qp_image_set_identity(img.data, img.len - 1, "EC600S", "V", NULL),
+                     QP_ERR_CORRUPT);
+    img.data[img.len / 2] ^= 1;
+    qp_image_diag_t diag = {0};
+    assert_int_equal(qp_image_set_identity(img.data, img.len, "EC600S", "V", &diag),
+                     QP_ERR_CORRUPT);
+    assert_string_equal(diag.what, "image hash (trailer) mismatch");
+    free(img.data);
+}
+
 static void test_alloc_failures(void **state) {
     (void)state;
     size_t n = 50000;
@@ -305,6 +334,7 @@ int main(void) {
         cmocka_unit_test(test_reproducible),     cmocka_unit_test(test_builder_errors),
         cmocka_unit_test(test_default_settings), cmocka_unit_test(test_memory_bounded),
         cmocka_unit_test(test_alloc_failures),
+        cmocka_unit_test(test_set_identity),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

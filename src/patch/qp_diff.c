@@ -403,6 +403,18 @@ static int rf_erase(void *ctx, uint32_t off, uint32_t len) {
     return 0;
 }
 
+// The differ measures with malloc explicitly, so it also works over a QP_NO_MALLOC build of
+// the apply library.
+static void *host_alloc(void *ctx, size_t size) {
+    (void)ctx;
+    return malloc(size);
+}
+
+static void host_free(void *ctx, void *ptr) {
+    (void)ctx;
+    free(ptr);
+}
+
 typedef struct memsrc {
     const uint8_t *p;
     uint32_t size;
@@ -443,6 +455,8 @@ static int measure_raw(const uint8_t *pkg, uint32_t pkg_size, const uint8_t *old
     c.patch.pkg_read = mem_read;
     c.patch.pkg_ctx = &src;
     c.patch.pkg_size = pkg_size;
+    c.patch.alloc = host_alloc;
+    c.patch.free = host_free;
     c.target = (qp_patch_flash_t){rf_read, rf_prog, rf_erase, &t, tsize, 4096};
     c.backup = (qp_patch_flash_t){rf_read, rf_prog, rf_erase, &b, bsize, 4096};
     qp_patch_inplace_stats_t st;
@@ -474,6 +488,8 @@ static int measure_image(const uint8_t *pkg, uint32_t pkg_size, const uint8_t *o
     c.pkg_size = pkg_size;
     c.old_read = mem_read;
     c.old_ctx = &os;
+    c.alloc = host_alloc;
+    c.free = host_free;
     qp_patch_t p;
     int err = qp_patch_open(&p, &c);
     uint8_t *out = malloc(new_size ? new_size : 1);

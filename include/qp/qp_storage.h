@@ -54,9 +54,12 @@ int qp_storage_open(qp_storage_t *st, const char *device_dir, unsigned flags, ch
 // Unmounts and closes the flash. Safe on a zeroed or failed handle.
 void qp_storage_close(qp_storage_t *st);
 
-// The factory state of a new device: flash.img with the default layout and freshly
-// formatted, empty /usr and /bak (as the module leaves the factory).
-// @retval QP_ERR_EXIST the device already has a flash image
-int qp_storage_create(const char *device_dir, char *msg, size_t msglen);
+// The factory state of a new device: flash.img with the default layout, the firmware image
+// `firmware` (`firmware_len` bytes; NULL: none) in its partition, and freshly formatted,
+// empty /usr and /bak (as the module leaves the factory).
+// @retval QP_ERR_EXIST   the device already has a flash image
+// @retval QP_ERR_CORRUPT the firmware image fails its checks (qp_firmware_install)
+int qp_storage_create(const char *device_dir, const void *firmware, size_t firmware_len,
+                      char *msg, size_t msglen);
 
 #endif

@@ -6,6 +6,7 @@
 // script does when VfsLfs1 finds no file system.
 #include "qp/qp_storage.h"
 #include "qp/qp_err.h"
+#include "qp/qp_firmware.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -132,7 +133,8 @@ void qp_storage_close(qp_storage_t *st) {
     qp_flash_close(&st->flash);
 }
 
-int qp_storage_create(const char *device_dir, char *msg, size_t msglen) {
+int qp_storage_create(const char *device_dir, const void *firmware, size_t firmware_len,
+                      char *msg, size_t msglen) {
     char path[4096];
     flash_path(path, sizeof path, device_dir);
     qp_flash_ptable_t layout;
@@ -152,6 +154,9 @@ int qp_storage_create(const char *device_dir, char *msg, size_t msglen) {
     }
     // Formats both partitions, as the factory image the module ships with.
     err = qp_storage_open(&st, device_dir, QP_STORAGE_FORMAT_IF_EMPTY, msg, msglen);
+    if (err == 0 && firmware) {
+        err = qp_firmware_install(&st.flash, &st.table, firmware, firmware_len, msg, msglen);
+    }
     qp_storage_close(&st);
     return err;
 }

@@ -1,10 +1,10 @@
 // mod_qp_runtime.c - `_qp_runtime`, the runtime's private module for the frozen platform
-// Python: frozen sources for the importer, heap figures for gc/_thread/micropython, and
-// the boot configuration. Scripts never need it; it is not part of QuecPython's API.
-#include "qp_frozen.h"
+// Python: module sources from the installed firmware's app section for the importer, heap
+// figures for gc/_thread/micropython, and the boot configuration. Scripts never need it;
+// it is not part of QuecPython's API.
 #include "qp_runtime_internal.h"
 
-#include <string.h>
+#include <stdio.h>
 
 static PyObject *runtime_frozen_source(PyObject *module, PyObject *arg) {
     (void)module;
@@ -12,12 +12,14 @@ static PyObject *runtime_frozen_source(PyObject *module, PyObject *arg) {
     if (!name) {
         return NULL;
     }
-    for (const qp_frozen_module_t *m = qp_frozen_modules; m->name; m++) {
-        if (strcmp(m->name, name) == 0) {
-            return PyBytes_FromStringAndSize((const char *)m->source, (Py_ssize_t)m->size);
-        }
+    char path[256];
+    const uint8_t *data;
+    size_t len;
+    if (snprintf(path, sizeof path, "%s.py", name) >= (int)sizeof path
+        || qp_firmware_app_file(qp_runtime_firmware(), path, &data, &len) < 0) {
+        Py_RETURN_NONE;
     }
-    Py_RETURN_NONE;
+    return PyBytes_FromStringAndSize((const char *)data, (Py_ssize_t)len);
 }
 
 static PyObject *runtime_heap_info(PyObject *module, PyObject *unused) {
@@ -53,9 +55,9 @@ static PyObject *runtime_boot_info(PyObject *module, PyObject *unused) {
     const qp_runtime_config_t *cfg = qp_runtime_config();
     const char *mode = cfg->mode == QP_RUNTIME_RUN ? "run"
                      : cfg->mode == QP_RUNTIME_REPL ? "repl" : "boot";
-    return Py_BuildValue("{s:s,s:s,s:z,s:i,s:s}", "device", cfg->device_dir, "mode", mode,
+    return Py_BuildValue("{s:s,s:s,s:z,s:i,s:s,s:s}", "device", cfg->device_dir, "mode", mode,
                          "script", cfg->script, "verbose", cfg->verbose, "model",
-                         cfg->profile->model);
+                         cfg->profile->model, "firmware", qp_runtime_firmware()->info.version);
 }
 
 // micropython.schedule(): run func(arg) on the main thread between bytecodes, as

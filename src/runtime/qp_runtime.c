@@ -7,7 +7,6 @@
 // frozen boot module (_qp_boot) takes over. Restarts re-execute this program on the same
 // device with the boot reason on the command line, which is what a module's reset is to
 // the script: everything in RAM is gone, the flash (the device directory) remains.
-#include "qp_frozen.h"
 #include "qp_runtime_internal.h"
 
 #include "qp/qp_hal.h"
@@ -24,6 +23,11 @@
 
 static const qp_runtime_config_t *boot_config;
 static qp_storage_t storage; // the device's flash, /usr and /bak, while the module runs
+static qp_firmware_t firmware; // the image the module booted from
+
+const qp_firmware_t *qp_runtime_firmware(void) {
+    return &firmware;
+}
 
 const qp_runtime_config_t *qp_runtime_config(void) {
     return boot_config;
@@ -101,6 +105,31 @@ static int open_storage(const qp_runtime_config_t *cfg) {
     return 0;
 }
 
+// Checks the firmware in the flash and loads its app section: the platform's Python.
+// The module reports the image's version and refuses an image made for another model,
+// as the bootloader would.
+static int load_firmware(const qp_runtime_config_t *cfg) {
+    char msg[512];
+    int err = qp_firmware_load(&firmware, &storage.flash, &storage.table, msg, sizeof msg);
+    if (err < 0) {
+        fprintf(stderr, "qpy: %s: the module cannot boot: %s\n"
+                        "qpy: install firmware with: qpy --device %s flash --firmware IMAGE\n",
+                cfg->device_dir, msg, cfg->device_dir);
+        return QP_EXIT_DEVICE;
+    }
+    if (strcmp(firmware.info.model, cfg->profile->model) != 0) {
+        fprintf(stderr, "qpy: %s: the installed firmware is for an %s, this module is an %s\n",
+                cfg->device_dir, firmware.info.model, cfg->profile->model);
+        qp_firmware_free(&firmware);
+        return QP_EXIT_DEVICE;
+    }
+    qp_hal_modem_set(QP_HAL_MODEM_FW_VERSION, firmware.info.version);
+    if (cfg->verbose) {
+        fprintf(stderr, "qpy: firmware %s (%s)\n", firmware.info.version, firmware.info.model);
+    }
+    return 0;
+}
+
 static int fail_status(PyStatus status) {
     if (PyStatus_IsExit(status)) {
         return status.exitcode;
@@ -154,18 +183,18 @@ static int start_interpreter(const qp_runtime_config_t *cfg) {
     return 0;
 }
 
-// Compiles and runs the frozen _qp_boot module, then returns _qp_boot.main()'s status.
+// Compiles and runs the firmware's _qp_boot module, then returns _qp_boot.main()'s status.
 static int run_boot_module(void) {
-    const qp_frozen_module_t *boot = qp_frozen_modules;
-    while (boot->name && strcmp(boot->name, "_qp_boot") != 0) {
-        boot++;
-    }
-    if (!boot->name) {
-        fprintf(stderr, "qpy: this build has no boot module\n");
+    const uint8_t *source;
+    size_t len;
+    if (qp_firmware_app_file(&firmware, "_qp_boot.py", &source, &len) < 0) {
+        fprintf(stderr, "qpy: the firmware has no boot module (_qp_boot.py in its app)\n");
         return QP_EXIT_INTERNAL;
     }
-    PyObject *code = Py_CompileString((const char *)boot->source, "_qp_boot.py",
-                                      Py_file_input);
+    PyObject *text = PyUnicode_DecodeUTF8((const char *)source, (Py_ssize_t)len, "strict");
+    const char *utf8 = text ? PyUnicode_AsUTF8(text) : NULL;
+    PyObject *code = utf8 ? Py_CompileString(utf8, "_qp_boot.py", Py_file_input) : NULL;
+    Py_XDECREF(text);
     PyObject *module = code ? PyImport_ExecCodeModule("_qp_boot", code) : NULL;
     Py_XDECREF(code);
     PyObject *result = module ? PyObject_CallMethod(module, "main", NULL) : NULL;
@@ -196,6 +225,9 @@ int qp_runtime_main(const qp_runtime_config_t *cfg) {
     qp_hal_power_set_ops(&ops);
 
     int status = open_storage(cfg);
+    if (status == 0 && (status = load_firmware(cfg)) != 0) {
+        qp_storage_close(&storage);
+    }
     if (status != 0) {
         return status;
     }
@@ -208,6 +240,7 @@ int qp_runtime_main(const qp_runtime_config_t *cfg) {
     }
     qp_hal_storage_set(NULL);
     qp_storage_close(&storage);
+    qp_firmware_free(&firmware);
     if (cfg->restarted_from_run && status == 0) {
         status = QP_EXIT_RESTARTED;
     }

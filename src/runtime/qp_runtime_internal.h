@@ -5,6 +5,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include "qp/qp_firmware.h"
 #include "qp/qp_heap.h"
 #include "qp/qp_runtime.h"
 
@@ -32,8 +33,10 @@
 void qp_pyalloc_install(size_t budget);
 qp_heap_t *qp_pyalloc_heap(void);
 
-// The configuration the module booted with, for _qp_runtime.
+// The configuration the module booted with, and the firmware it booted from, for
+// _qp_runtime.
 const qp_runtime_config_t *qp_runtime_config(void);
+const qp_firmware_t *qp_runtime_firmware(void);
 
 PyMODINIT_FUNC PyInit__qp_runtime(void);
 

@@ -10,6 +10,7 @@
 // module transcripts compare byte for byte.
 #include "qp/qp_device.h"
 #include "qp/qp_err.h"
+#include "qp/qp_firmware.h"
 #include "qp/qp_runtime.h"
 #include "qp/qp_storage.h"
 #include "qpy_fs.h"
@@ -78,6 +79,27 @@ static uint64_t fresh_random(void) {
     return r;
 }
 
+// The factory's flash: the platform's firmware with this device's model and version,
+// formatted /usr and /bak.
+static int install_factory_flash(const char *dir, const qp_device_profile_t *profile,
+                                 char *msg, size_t msglen) {
+    unsigned char *image = malloc(qp_default_firmware_size);
+    if (!image) {
+        snprintf(msg, msglen, "out of memory");
+        return QP_ERR_NOMEM;
+    }
+    memcpy(image, qp_default_firmware, qp_default_firmware_size);
+    int err = qp_image_set_identity(image, qp_default_firmware_size, profile->model,
+                                    profile->fw_version, NULL);
+    if (err < 0) {
+        snprintf(msg, msglen, "the built-in firmware image is damaged: %s", qp_strerror(err));
+    } else {
+        err = qp_storage_create(dir, image, qp_default_firmware_size, msg, msglen);
+    }
+    free(image);
+    return err;
+}
+
 static int create_device(const char *dir, const qp_device_options_t *opts, int verbose) {
     qp_device_profile_t profile;
     char msg[512];
@@ -86,7 +108,7 @@ static int create_device(const char *dir, const qp_device_options_t *opts, int v
         err = qp_device_create(dir, &profile, msg, sizeof msg);
     }
     if (err == 0) {
-        err = qp_storage_create(dir, msg, sizeof msg); // the factory's formatted flash
+        err = install_factory_flash(dir, &profile, msg, sizeof msg);
     }
     if (err < 0) {
         fprintf(stderr, "qpy: %s\n", msg);

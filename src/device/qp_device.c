@@ -4,6 +4,7 @@
 // docs/SPEC-device.md. Validation is strict on load because the profile is user-editable:
 // a typo must produce "device.json: field 'imei': ..." rather than a module with a broken
 // identity.
+#include "device_internal.h"
 #include "qp/qp_device.h"
 #include "qp/qp_err.h"
 
@@ -28,9 +29,9 @@ static const qp_device_model_t models[] = {
 // Largest profile we accept; a real one is about 300 bytes.
 #define PROFILE_MAX_BYTES 65536
 
-static int fail(int err, char *msg, size_t msglen, const char *fmt, ...) {
-    if (msg && msglen) {
-        va_list ap;
+int qp_device_fail(int err, char *msg, size_t msglen, const char *fmt, ...) {
+                   if (msg && msglen) {
+                   va_list ap;
         va_start(ap, fmt);
         vsnprintf(msg, msglen, fmt, ap);
         va_end(ap);
@@ -108,8 +109,8 @@ int qp_device_profile_make(qp_device_profile_t *profile, const qp_device_options
     const char *model_name = opts->model ? opts->model : "EC600S";
     const qp_device_model_t *model = qp_device_model_find(model_name);
     if (!model) {
-        return fail(QP_ERR_INVAL, msg, msglen,
-                    "unknown model '%s' (supported: EC600S, EC100Y)", model_name);
+        return qp_device_fail(QP_ERR_INVAL, msg, msglen,
+                              "unknown model '%s' (supported: EC600S, EC100Y)", model_name);
     }
     qp_device_profile_t p;
     memset(&p, 0, sizeof p);
@@ -119,9 +120,8 @@ int qp_device_profile_make(qp_device_profile_t *profile, const qp_device_options
 
     if (opts->imei) {
         if (!qp_imei_is_valid(opts->imei)) {
-            return fail(QP_ERR_INVAL, msg, msglen,
-                        "invalid IMEI '%s': need 15 digits ending in a valid Luhn check digit",
-                        opts->imei);
+            return qp_device_fail(QP_ERR_INVAL, msg, msglen, "invalid IMEI '%s': need 15 "
+                                  "digits ending in a valid Luhn check digit", opts->imei);
         }
         strcpy(p.imei, opts->imei);
     } else {
@@ -134,9 +134,9 @@ int qp_device_profile_make(qp_device_profile_t *profile, const qp_device_options
 
     if (opts->sn) {
         if (!is_label_text(opts->sn) || copy_field(p.sn, sizeof p.sn, opts->sn) < 0) {
-            return fail(QP_ERR_INVAL, msg, msglen,
-                        "invalid serial number '%s': need 1 to %zu printable characters "
-                        "without spaces", opts->sn, sizeof p.sn - 1);
+            return qp_device_fail(QP_ERR_INVAL, msg, msglen,
+                                  "invalid serial number '%s': need 1 to %zu printable characters "
+                                  "without spaces", opts->sn, sizeof p.sn - 1);
         }
     } else {
         // Quectel labels look like D1D20J60A0017870P: a fixed-looking prefix, a 7-digit
@@ -148,9 +148,9 @@ int qp_device_profile_make(qp_device_profile_t *profile, const qp_device_options
 
     const char *fw = opts->fw_version ? opts->fw_version : model->default_fw_version;
     if (!is_label_text(fw) || copy_field(p.fw_version, sizeof p.fw_version, fw) < 0) {
-        return fail(QP_ERR_INVAL, msg, msglen,
-                    "invalid firmware version '%s': need 1 to %zu printable characters "
-                    "without spaces", fw, sizeof p.fw_version - 1);
+        return qp_device_fail(QP_ERR_INVAL, msg, msglen,
+                              "invalid firmware version '%s': need 1 to %zu printable characters "
+                              "without spaces", fw, sizeof p.fw_version - 1);
     }
     *profile = p;
     return 0;
@@ -197,12 +197,12 @@ int qp_device_create(const char *dir, const qp_device_profile_t *profile, char *
     char path[4096];
     profile_path(path, sizeof path, dir);
     if (access(path, F_OK) == 0) {
-        return fail(QP_ERR_EXIST, msg, msglen, "%s: a device already exists here", path);
+        return qp_device_fail(QP_ERR_EXIST, msg, msglen, "%s: a device already exists here", path);
     }
     int err = mkdir_parents(dir);
     if (err < 0) {
-        return fail(err, msg, msglen, "%s: cannot create directory: %s", dir,
-                    qp_strerror(err));
+        return qp_device_fail(err, msg, msglen, "%s: cannot create directory: %s", dir,
+                              qp_strerror(err));
     }
     return qp_device_save(dir, profile, msg, msglen);
 }
@@ -214,7 +214,7 @@ int qp_device_save(const char *dir, const qp_device_profile_t *p, char *msg, siz
 
     cJSON *root = cJSON_CreateObject();
     if (!root) {
-        return fail(QP_ERR_NOMEM, msg, msglen, "out of memory");
+        return qp_device_fail(QP_ERR_NOMEM, msg, msglen, "out of memory");
     }
     int ok = cJSON_AddNumberToObject(root, "format", QP_DEVICE_PROFILE_FORMAT)
           && cJSON_AddStringToObject(root, "model", p->model)
@@ -226,7 +226,7 @@ int qp_device_save(const char *dir, const qp_device_profile_t *p, char *msg, siz
     char *text = ok ? cJSON_Print(root) : NULL;
     cJSON_Delete(root);
     if (!text) {
-        return fail(QP_ERR_NOMEM, msg, msglen, "out of memory");
+        return qp_device_fail(QP_ERR_NOMEM, msg, msglen, "out of memory");
     }
 
     int err = 0;
@@ -234,7 +234,7 @@ int qp_device_save(const char *dir, const qp_device_profile_t *p, char *msg, siz
     if (fd < 0) {
         err = errno_to_err(errno);
         free(text);
-        return fail(err, msg, msglen, "%s: cannot write: %s", tmp, qp_strerror(err));
+        return qp_device_fail(err, msg, msglen, "%s: cannot write: %s", tmp, qp_strerror(err));
     }
     size_t len = strlen(text);
     text[len] = '\0';
@@ -250,7 +250,7 @@ int qp_device_save(const char *dir, const qp_device_profile_t *p, char *msg, siz
     }
     if (err) {
         unlink(tmp);
-        return fail(err, msg, msglen, "%s: cannot write: %s", path, qp_strerror(err));
+        return qp_device_fail(err, msg, msglen, "%s: cannot write: %s", path, qp_strerror(err));
     }
     return 0;
 }
@@ -260,16 +260,16 @@ static int load_string(const cJSON *root, const char *name, char *dst, size_t ds
                        const char *path, char *msg, size_t msglen) {
     const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, name);
     if (!item) {
-        return fail(QP_ERR_CORRUPT, msg, msglen, "%s: field '%s' is missing", path, name);
+        return qp_device_fail(QP_ERR_CORRUPT, msg, msglen, "%s: field '%s' is missing", path, name);
     }
     if (!cJSON_IsString(item)) {
-        return fail(QP_ERR_CORRUPT, msg, msglen, "%s: field '%s' must be a string", path,
-                    name);
+        return qp_device_fail(QP_ERR_CORRUPT, msg, msglen, "%s: field '%s' must be a string", path,
+                              name);
     }
     if (!is_label_text(item->valuestring) || strlen(item->valuestring) >= dstlen) {
-        return fail(QP_ERR_CORRUPT, msg, msglen,
-                    "%s: field '%s' must be 1 to %zu printable characters without spaces",
-                    path, name, dstlen - 1);
+        return qp_device_fail(QP_ERR_CORRUPT, msg, msglen,
+                              "%s: field '%s' must be 1 to %zu printable characters without spaces",
+                              path, name, dstlen - 1);
     }
     strcpy(dst, item->valuestring);
     return 0;
@@ -279,12 +279,12 @@ static int read_whole_file(const char *path, char **out, char *msg, size_t msgle
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         int err = errno_to_err(errno);
-        return fail(err, msg, msglen, "%s: cannot open: %s", path, qp_strerror(err));
+        return qp_device_fail(err, msg, msglen, "%s: cannot open: %s", path, qp_strerror(err));
     }
     char *buf = malloc(PROFILE_MAX_BYTES + 1);
     if (!buf) {
         close(fd);
-        return fail(QP_ERR_NOMEM, msg, msglen, "out of memory");
+        return qp_device_fail(QP_ERR_NOMEM, msg, msglen, "out of memory");
     }
     size_t len = 0;
     for (;;) {
@@ -293,7 +293,7 @@ static int read_whole_file(const char *path, char **out, char *msg, size_t msgle
             int err = errno == EISDIR ? QP_ERR_ISDIR : errno_to_err(errno);
             close(fd);
             free(buf);
-            return fail(err, msg, msglen, "%s: cannot read: %s", path, qp_strerror(err));
+            return qp_device_fail(err, msg, msglen, "%s: cannot read: %s", path, qp_strerror(err));
         }
         if (n == 0) {
             break;
@@ -302,9 +302,9 @@ static int read_whole_file(const char *path, char **out, char *msg, size_t msgle
         if (len > PROFILE_MAX_BYTES) {
             close(fd);
             free(buf);
-            return fail(QP_ERR_CORRUPT, msg, msglen,
-                        "%s: larger than %d bytes, not a device profile", path,
-                        PROFILE_MAX_BYTES);
+            return qp_device_fail(QP_ERR_CORRUPT, msg, msglen,
+                                  "%s: larger than %d bytes, not a device profile", path,
+                                  PROFILE_MAX_BYTES);
         }
     }
     close(fd);
@@ -318,10 +318,10 @@ int qp_device_load(const char *dir, qp_device_profile_t *profile, char *msg, siz
     struct stat st;
     if (stat(dir, &st) < 0) {
         int err = errno_to_err(errno);
-        return fail(err, msg, msglen, "%s: no device here (%s)", dir, qp_strerror(err));
+        return qp_device_fail(err, msg, msglen, "%s: no device here (%s)", dir, qp_strerror(err));
     }
     if (!S_ISDIR(st.st_mode)) {
-        return fail(QP_ERR_NOTDIR, msg, msglen, "%s: not a device directory", dir);
+        return qp_device_fail(QP_ERR_NOTDIR, msg, msglen, "%s: not a device directory", dir);
     }
     profile_path(path, sizeof path, dir);
     char *text = NULL;
@@ -338,22 +338,22 @@ int qp_device_load(const char *dir, qp_device_profile_t *profile, char *msg, siz
             line += *c == '\n';
         }
         free(text);
-        return fail(QP_ERR_CORRUPT, msg, msglen, "%s: not valid JSON (near line %d)", path,
-                    line);
+        return qp_device_fail(QP_ERR_CORRUPT, msg, msglen,
+                              "%s: not valid JSON (near line %d)", path, line);
     }
     free(text);
 
     qp_device_profile_t p;
     memset(&p, 0, sizeof p);
     if (!cJSON_IsObject(root)) {
-        err = fail(QP_ERR_CORRUPT, msg, msglen, "%s: must hold a JSON object", path);
+        err = qp_device_fail(QP_ERR_CORRUPT, msg, msglen, "%s: must hold a JSON object", path);
         goto cleanup;
     }
     const cJSON *format = cJSON_GetObjectItemCaseSensitive(root, "format");
     if (!cJSON_IsNumber(format) || format->valuedouble != QP_DEVICE_PROFILE_FORMAT) {
-        err = fail(QP_ERR_CORRUPT, msg, msglen,
-                   "%s: field 'format' must be %d (this qpy reads profile format %d)", path,
-                   QP_DEVICE_PROFILE_FORMAT, QP_DEVICE_PROFILE_FORMAT);
+        err = qp_device_fail(QP_ERR_CORRUPT, msg, msglen,
+                             "%s: field 'format' must be %d (this qpy reads profile format %d)",
+                             path, QP_DEVICE_PROFILE_FORMAT, QP_DEVICE_PROFILE_FORMAT);
         goto cleanup;
     }
     if ((err = load_string(root, "model", p.model, sizeof p.model, path, msg, msglen)) < 0
@@ -366,24 +366,23 @@ int qp_device_load(const char *dir, qp_device_profile_t *profile, char *msg, siz
         goto cleanup;
     }
     if (!qp_device_model_find(p.model)) {
-        err = fail(QP_ERR_CORRUPT, msg, msglen,
-                   "%s: field 'model': unknown model '%s' (supported: EC600S, EC100Y)", path,
-                   p.model);
+        err = qp_device_fail(QP_ERR_CORRUPT, msg, msglen,
+                             "%s: field 'model': unknown model '%s' (supported: EC600S, EC100Y)",
+                             path, p.model);
         goto cleanup;
     }
     if (!qp_imei_is_valid(p.imei)) {
-        err = fail(QP_ERR_CORRUPT, msg, msglen,
-                   "%s: field 'imei': '%s' is not 15 digits with a valid Luhn check digit",
-                   path, p.imei);
+        err = qp_device_fail(QP_ERR_CORRUPT, msg, msglen, "%s: field 'imei': '%s' is not 15 "
+                             "digits with a valid Luhn check digit", path, p.imei);
         goto cleanup;
     }
     const cJSON *heap = cJSON_GetObjectItemCaseSensitive(root, "heap_size");
     // Below 16 KiB not even the REPL fits; above 64 MiB is no longer a module of this class.
     if (!cJSON_IsNumber(heap) || heap->valuedouble < 16384 || heap->valuedouble > 67108864
         || heap->valuedouble != (double)(uint32_t)heap->valuedouble) {
-        err = fail(QP_ERR_CORRUPT, msg, msglen,
-                   "%s: field 'heap_size' must be a whole number of bytes from 16384 to "
-                   "67108864", path);
+        err = qp_device_fail(QP_ERR_CORRUPT, msg, msglen,
+                             "%s: field 'heap_size' must be a whole number of bytes from 16384 to "
+                             "67108864", path);
         goto cleanup;
     }
     p.heap_size = (uint32_t)heap->valuedouble;

@@ -5,33 +5,24 @@
 // header that lies about sizes is a checked error, never an out-of-bounds read. Only the
 // app section is decompressed at boot; the others are checked by their compressed hashes
 // (the trailer covers every byte), which is what the real bootloader can afford too.
+#include "device_internal.h"
 #include "qp/qp_firmware.h"
 #include "qp/qp_err.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int fail(int err, char *msg, size_t msglen, const char *fmt, ...) {
-    if (msg && msglen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(msg, msglen, fmt, ap);
-        va_end(ap);
-    }
-    return err;
-}
-
 static int fail_diag(int err, char *msg, size_t msglen, const qp_image_info_t *info,
                      const qp_image_diag_t *diag) {
     if (diag->what && diag->section >= 0 && (uint32_t)diag->section < info->section_count) {
-        return fail(err, msg, msglen, "firmware image: section '%s' (offset 0x%llx): %s",
-                    info->sections[diag->section].name, (unsigned long long)diag->offset,
-                    diag->what);
+        return qp_device_fail(err, msg, msglen, "firmware image: section '%s' (offset 0x%llx): %s",
+                              info->sections[diag->section].name, (unsigned long long)diag->offset,
+                              diag->what);
     }
-    return fail(err, msg, msglen, "firmware image (offset 0x%llx): %s",
-                (unsigned long long)diag->offset, diag->what ? diag->what : qp_strerror(err));
+    return qp_device_fail(err, msg, msglen, "firmware image (offset 0x%llx): %s",
+                          (unsigned long long)diag->offset,
+                          diag->what ? diag->what : qp_strerror(err));
 }
 
 static int part_read(void *ctx, uint64_t off, void *buf, size_t len) {
@@ -61,10 +52,10 @@ int qp_firmware_load(qp_firmware_t *fw, qp_flash_t *flash, const qp_flash_ptable
     qp_flash_part_t part;
     int err = qp_flash_part_open(&part, flash, table, QP_FLASH_PART_FIRMWARE);
     if (err < 0) {
-        return fail(err, msg, msglen, "no firmware partition: %s", qp_strerror(err));
+        return qp_device_fail(err, msg, msglen, "no firmware partition: %s", qp_strerror(err));
     }
     if (blank(&part)) {
-        return fail(QP_ERR_NOENT, msg, msglen, "the firmware partition is empty");
+        return qp_device_fail(QP_ERR_NOENT, msg, msglen, "the firmware partition is empty");
     }
     qp_image_diag_t diag = {0};
     err = qp_image_read_header(&fw->info, part_read, &part, part.size, NULL, &diag);
@@ -77,15 +68,15 @@ int qp_firmware_load(qp_firmware_t *fw, qp_flash_t *flash, const qp_flash_ptable
     int idx = qp_image_find_section(&fw->info, "app");
     const qp_image_section_t *app = idx >= 0 ? &fw->info.sections[idx] : NULL;
     if (!app || app->content != QP_IMAGE_CONTENT_ARCHIVE) {
-        return fail(QP_ERR_CORRUPT, msg, msglen,
-                    "firmware image: no 'app' section with the platform's Python");
+        return qp_device_fail(QP_ERR_CORRUPT, msg, msglen,
+                              "firmware image: no 'app' section with the platform's Python");
     }
     uint8_t *src = malloc(app->csize ? app->csize : 1);
     fw->app = malloc(app->usize ? app->usize : 1);
     if (!src || !fw->app) {
         free(src);
         qp_firmware_free(fw);
-        return fail(QP_ERR_NOMEM, msg, msglen, "out of memory");
+        return qp_device_fail(QP_ERR_NOMEM, msg, msglen, "out of memory");
     }
     err = part_read(&part, app->offset, src, app->csize);
     if (err == 0) {
@@ -98,7 +89,8 @@ int qp_firmware_load(qp_firmware_t *fw, qp_flash_t *flash, const qp_flash_ptable
     }
     if (err < 0) {
         qp_firmware_free(fw);
-        return fail(err, msg, msglen, "firmware image: section 'app': %s", qp_strerror(err));
+        return qp_device_fail(err, msg, msglen, "firmware image: section 'app': %s",
+                              qp_strerror(err));
     }
     return 0;
 }
@@ -143,11 +135,12 @@ int qp_firmware_install(qp_flash_t *flash, const qp_flash_ptable_t *table, const
     qp_flash_part_t part;
     int err = qp_flash_part_open(&part, flash, table, QP_FLASH_PART_FIRMWARE);
     if (err < 0) {
-        return fail(err, msg, msglen, "no firmware partition: %s", qp_strerror(err));
+        return qp_device_fail(err, msg, msglen, "no firmware partition: %s", qp_strerror(err));
     }
     if (len > part.size) {
-        return fail(QP_ERR_NOSPC, msg, msglen,
-                    "firmware image is %zu bytes, the firmware partition %u", len, part.size);
+        return qp_device_fail(QP_ERR_NOSPC, msg, msglen,
+                              "firmware image is %zu bytes, the firmware partition %u", len,
+                              part.size);
     }
     mem_source src = {img, len};
     qp_image_info_t info;
@@ -157,9 +150,9 @@ int qp_firmware_install(qp_flash_t *flash, const qp_flash_ptable_t *table, const
         err = qp_image_verify(&info, mem_read, &src, 1, NULL, &diag);
     }
     if (err == 0 && info.image_size != len) {
-        return fail(QP_ERR_CORRUPT, msg, msglen,
-                    "firmware image: %zu bytes of file, the image says %llu", len,
-                    (unsigned long long)info.image_size);
+        return qp_device_fail(QP_ERR_CORRUPT, msg, msglen,
+                              "firmware image: %zu bytes of file, the image says %llu", len,
+                              (unsigned long long)info.image_size);
     }
     if (err < 0) {
         return fail_diag(err, msg, msglen, &info, &diag);
@@ -171,7 +164,8 @@ int qp_firmware_install(qp_flash_t *flash, const qp_flash_ptable_t *table, const
         err = qp_flash_part_program(&part, 0, img, (uint32_t)len);
     }
     if (err < 0) {
-        return fail(err, msg, msglen, "writing the firmware partition: %s", qp_strerror(err));
+        return qp_device_fail(err, msg, msglen, "writing the firmware partition: %s",
+                              qp_strerror(err));
     }
     return 0;
 }

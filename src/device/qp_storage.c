@@ -4,23 +4,13 @@
 // sizes, one block per flash sector. Mounting is strict (a damaged partition is not
 // silently repaired) unless the caller asks to format an empty one, as the module's boot
 // script does when VfsLfs1 finds no file system.
+#include "device_internal.h"
 #include "qp/qp_storage.h"
 #include "qp/qp_err.h"
 #include "qp/qp_firmware.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-
-static int fail(int err, char *msg, size_t msglen, const char *fmt, ...) {
-    if (msg && msglen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(msg, msglen, fmt, ap);
-        va_end(ap);
-    }
-    return err;
-}
 
 static void flash_path(char *out, size_t outlen, const char *dir) {
     snprintf(out, outlen, "%s/%s", dir, QP_FLASH_IMAGE_NAME);
@@ -62,9 +52,9 @@ static int volume_mount(qp_storage_volume_t *v, unsigned flags, char *msg, size_
         }
     }
     if (err < 0) {
-        return fail(err, msg, msglen, "%s (/%s): cannot mount: %s%s", v->partition,
-                    v->mount_name, qp_strerror(err),
-                    err == QP_ERR_CORRUPT ? " (no valid littlefs v1 file system)" : "");
+        return qp_device_fail(err, msg, msglen, "%s (/%s): cannot mount: %s%s", v->partition,
+                              v->mount_name, qp_strerror(err),
+                              err == QP_ERR_CORRUPT ? " (no valid littlefs v1 file system)" : "");
     }
     v->mounted = 1;
     return 0;
@@ -97,15 +87,16 @@ int qp_storage_open(qp_storage_t *st, const char *device_dir, unsigned flags, ch
     if (err < 0) {
         qp_storage_close(st);
         if (err == QP_ERR_BUSY) {
-            return fail(err, msg, msglen,
-                        "%s: in use by a running module (stop it, or use qpy --port)", path);
+            return qp_device_fail(err, msg, msglen,
+                                  "%s: in use by a running module (stop it, or use qpy --port)",
+                                  path);
         }
-        return fail(err, msg, msglen, "%s: %s", path, qp_strerror(err));
+        return qp_device_fail(err, msg, msglen, "%s: %s", path, qp_strerror(err));
     }
     if ((err = volume_setup(st, &st->usr, QP_FLASH_PART_CUSTOMER_FS, "usr")) < 0
         || (err = volume_setup(st, &st->bak, QP_FLASH_PART_CUSTOMER_BACKUP_FS, "bak")) < 0) {
         qp_storage_close(st);
-        return fail(err, msg, msglen, "%s: partition table: %s", path, qp_strerror(err));
+        return qp_device_fail(err, msg, msglen, "%s: partition table: %s", path, qp_strerror(err));
     }
     unsigned mount_flags = flags & QP_STORAGE_READONLY ? flags & ~QP_STORAGE_FORMAT_IF_EMPTY
                                                        : flags;
@@ -150,7 +141,7 @@ int qp_storage_create(const char *device_dir, const void *firmware, size_t firmw
     }
     qp_flash_close(&st.flash);
     if (err < 0) {
-        return fail(err, msg, msglen, "%s: cannot create: %s", path, qp_strerror(err));
+        return qp_device_fail(err, msg, msglen, "%s: cannot create: %s", path, qp_strerror(err));
     }
     // Formats both partitions, as the factory image the module ships with.
     err = qp_storage_open(&st, device_dir, QP_STORAGE_FORMAT_IF_EMPTY, msg, msglen);

@@ -200,9 +200,11 @@ def main():
     boot()
     if info["mode"] == "run":
         return run_file(info["script"])
-    # A power-on runs /usr/main.py (`qpy run SCRIPT` runs SCRIPT in its place).
-    run_device_main()
     if info["mode"] == "repl":
+        # A power-on runs /usr/main.py, then the REPL. (`qpy run SCRIPT` runs SCRIPT in
+        # its place; the boot that ends a `qpy run` after a restart stops before it, so the
+        # run returns even when main.py never ends.)
+        run_device_main()
         import _qp_repl
         return _qp_repl.repl()
     return 0

@@ -1,5 +1,6 @@
-# /usr/main.py runs at power-on (the REPL, and the boot after a restart); `qpy run
-# SCRIPT` runs SCRIPT in its place. An error in main.py is printed and the REPL starts.
+# /usr/main.py runs at power-on before the REPL; `qpy run SCRIPT` runs SCRIPT in its place,
+# and the boot that ends a run after a restart stops before main.py. An error in main.py
+# is printed and the REPL starts.
 "$QPY" device new dev >/dev/null
 printf 'print("main.py ran")\n' > main.py
 "$QPY" --device dev fs cp main.py :/usr/main.py

@@ -23,6 +23,7 @@ typedef enum qp_runtime_mode {
     QP_RUNTIME_RUN,   // run one script, then stop
     QP_RUNTIME_REPL,  // interactive prompt until Ctrl-D
     QP_RUNTIME_BOOT,  // boot only (what follows a restart during `run`)
+    QP_RUNTIME_SERVE, // `qpy serve`: keep running, REPL on the console pty (below)
 } qp_runtime_mode_t;
 
 typedef struct qp_runtime_config {
@@ -35,6 +36,10 @@ typedef struct qp_runtime_config {
     int restarted_from_run;            // this boot follows powerRestart() in `run`
     int verbose;                       // qpy -v: the runtime may speak on stderr
     const char *self_exe;              // program to re-execute on restart
+    // QP_RUNTIME_SERVE: the REPL port's pseudo-terminal (qp_hal_console_make_pty), kept
+    // open across restarts (passed on with --console-fd MASTER,SLAVE).
+    int console_master_fd;
+    int console_slave_fd;
 } qp_runtime_config_t;
 
 // Boots the module and does what `mode` says. Returns the exit status (QP_EXIT_*); a

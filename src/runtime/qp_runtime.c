@@ -46,7 +46,7 @@ static void restart_module(void *ctx) {
     flush_output();
     // Release the flash (and its lock) as a reset would; the new boot opens it again.
     qp_storage_close(&storage);
-    const char *argv[12];
+    const char *argv[14];
     int argc = 0;
     argv[argc++] = cfg->self_exe;
     if (cfg->verbose) {
@@ -56,8 +56,17 @@ static void restart_module(void *ctx) {
     argv[argc++] = cfg->device_dir;
     argv[argc++] = "--power-on-reason";
     argv[argc++] = "2";
-    argv[argc++] = cfg->mode == QP_RUNTIME_REPL ? "repl" : "boot";
-    if (cfg->mode != QP_RUNTIME_REPL) {
+    char fds[32];
+    if (cfg->mode == QP_RUNTIME_SERVE) {
+        // The REPL port's pty survives the exec, so its path stays the same (DESIGN.md).
+        snprintf(fds, sizeof fds, "%d,%d", cfg->console_master_fd, cfg->console_slave_fd);
+        argv[argc++] = "--console-fd";
+        argv[argc++] = fds;
+        argv[argc++] = "serve";
+    } else {
+        argv[argc++] = cfg->mode == QP_RUNTIME_REPL ? "repl" : "boot";
+    }
+    if (cfg->mode != QP_RUNTIME_REPL && cfg->mode != QP_RUNTIME_SERVE) {
         argv[argc++] = "--after-restart";
     }
     argv[argc] = NULL;

@@ -14,6 +14,8 @@
 #include "qp/qp_runtime.h"
 #include "qp/qp_storage.h"
 #include "qpy_fs.h"
+#include "qpy_port.h"
+#include "qpy_serve.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -33,6 +35,8 @@ static const char usage_text[] =
     "Commands:\n"
     "  repl                 boot the module to its REPL (the default)\n"
     "  run SCRIPT.py        boot the module and run a script as __main__\n"
+    "  serve                keep the module running, its REPL on a pseudo-terminal\n"
+    "                       (path printed and linked as DIR/repl) until SIGTERM\n"
     "  device new DIR [--model EC600S|EC100Y] [--imei N] [--sn S] [--fw-version V]\n"
     "                       create a device (directory with its profile, device.json)\n"
     "  device show [DIR]    print a device's profile\n"
@@ -40,6 +44,9 @@ static const char usage_text[] =
     "                       the files of a device that is not running ('qpy fs --help')\n"
     "\n"
     "Options:\n"
+    "  --port PORT          work on a running module over a serial port (a pty or\n"
+    "                       /dev/ttyUSB*; 'auto': the served --device): fs ..., run\n"
+    "                       SCRIPT, exec CODE, repl, reset ('qpy --port P --help')\n"
     "  --device DIR         the device to boot (default: $XDG_DATA_HOME/openqpy/default,\n"
     "                       created on first use)\n"
     "  -v, --verbose        say what qpy does (on stderr)\n"
@@ -181,9 +188,12 @@ int main(int argc, char **argv) {
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {"power-on-reason", required_argument, NULL, 'p'}, // set by a restart
+        {"port", required_argument, NULL, 'P'},
+        {"console-fd", required_argument, NULL, 'c'}, // set by a restart in `serve`
         {NULL, 0, NULL, 0},
     };
     const char *device = NULL;
+    const char *port = NULL, *console_fds = NULL;
     int verbose = 0, power_on_reason = 0;
     opterr = 0; // we say what is wrong ourselves, in the same words for every option
     int c;
@@ -194,6 +204,8 @@ int main(int argc, char **argv) {
         case 'h': fputs(usage_text, stdout); return 0;
         case 'V': printf("qpy (OpenQPY) %s\n", QP_VERSION); return 0;
         case 'p': power_on_reason = atoi(optarg); break;
+        case 'P': port = optarg; break;
+        case 'c': console_fds = optarg; break;
         default: return usage_error("unknown option '%s'", argv[optind - 1]);
         }
     }
@@ -221,6 +233,14 @@ int main(int argc, char **argv) {
         return usage_error("%s", "'device' needs 'new DIR' or 'show [DIR]'");
     }
 
+    if (port) {
+        // A module on a serial port (qpy_port.c); `--port auto` looks for a served device.
+        char dir[PATH_MAX];
+        if (!device && default_device_dir(dir, sizeof dir) == 0) {
+            device = dir;
+        }
+        return qpy_port_main(port, device, nargs, args, verbose);
+    }
     qp_runtime_config_t cfg = {0};
     cfg.power_on_reason = power_on_reason;
     int fs_command = strcmp(command, "fs") == 0;
@@ -244,6 +264,8 @@ int main(int argc, char **argv) {
             return QP_EXIT_USAGE;
         }
         fclose(f);
+    } else if (strcmp(command, "serve") == 0 && nargs == 1) {
+        cfg.mode = QP_RUNTIME_SERVE;
     } else if (strcmp(command, "boot") == 0 && nargs <= 2) {
         // What a restart during `run` executes: boot, then report the restart.
         cfg.mode = QP_RUNTIME_BOOT;
@@ -291,6 +313,9 @@ int main(int argc, char **argv) {
     if (verbose) {
         fprintf(stderr, "qpy: booting %s (%s, %s)\n", device, profile.model,
                 profile.fw_version);
+    }
+    if (cfg.mode == QP_RUNTIME_SERVE) {
+        return qpy_serve_main(&cfg, console_fds);
     }
     return qp_runtime_main(&cfg);
 }

@@ -198,6 +198,12 @@ def run_device_main():
 def main():
     info = _qp_runtime.boot_info()
     boot()
+    import _qp_console
+    if _qp_console.serving():
+        # `qpy serve`: the REPL on the console port runs main.py itself (and again after
+        # each soft reset).
+        import _qp_repl
+        return _qp_repl.serve()
     if info["mode"] == "run":
         return run_file(info["script"])
     if info["mode"] == "repl":

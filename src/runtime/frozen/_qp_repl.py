@@ -1,4 +1,5 @@
-# _qp_repl.py - the module's REPL, MicroPython style: ">>> " and "... " prompts, results
+# _qp_repl.py - the module's REPL, MicroPython style (on the terminal, and on the console
+# port under `qpy serve`, see serve() below): ">>> " and "... " prompts, results
 # shown with repr, tracebacks in MicroPython's format on the REPL's own output, Ctrl-C
 # interrupts the running statement, Ctrl-D on an empty line leaves.
 #
@@ -141,3 +142,230 @@ def repl():
             return code if isinstance(code, int) else (0 if code is None else 1)
         except BaseException as e:
             _qp_traceback.print_exception(e, sys.stdout)
+
+
+# ---- `qpy serve`: the REPL on the console port ------------------------------------------
+#
+# The byte-level protocol (friendly, paste, raw and raw-paste modes, control characters,
+# the flow-control window) is the C state machine behind _qp_console (src/repl); here we
+# only decide what MicroPython's grammar decides (does a line need a "... "?), run the
+# code and report how it ended. Output goes to the port with "\n" as "\r\n"; sys.stderr is
+# the same stream, as on the module.
+
+class _Shutdown(BaseException):
+    """SIGTERM (or SIGINT from the host, not the port): stop serving cleanly."""
+
+
+class _ConsoleOut:
+    encoding = "utf-8"
+    errors = "strict"
+
+    def __init__(self, con):
+        self._con = con
+
+    def write(self, text):
+        self._con.write(text)
+        return len(text)
+
+    def flush(self):
+        pass
+
+    def isatty(self):
+        return False
+
+
+class _ConsoleIn:
+    """sys.stdin of running code: lines typed on the port, echoed as they come."""
+    encoding = "utf-8"
+
+    def __init__(self, con):
+        self._con = con
+
+    def readline(self, size=-1):
+        line = bytearray()
+        while size < 0 or len(line) < size:
+            c = self._con.read(1, 100)
+            if not c:
+                continue
+            if c in (b"\r", b"\n"):
+                self._con.write_raw(b"\r\n")
+                line += b"\n"
+                break
+            if c in (b"\x7f", b"\x08"):
+                if line:
+                    line.pop()
+                    self._con.write_raw(b"\x08 \x08")
+                continue
+            self._con.write_raw(c)
+            line += c
+        return line.decode("utf-8", "replace")
+
+    def read(self, size=-1):
+        return self.readline(size)
+
+    def isatty(self):
+        return False
+
+
+def _banner():
+    # MicroPython's banner, "MicroPython <version>; <machine>", from the module's uname.
+    import uos
+    u = uos.uname()
+    return 'MicroPython %s; %s\nType "help()" for more information.\n' % (u.version, u.machine)
+
+
+def _needs_more(text):
+    """MicroPython's rule for a "... " line: brackets or strings open, or a compound
+    statement that has not yet been ended by an empty line."""
+    if _open_brackets(text):
+        return True
+    lines = text.split("\n")
+    first = lines[0]
+    if not (first.lstrip().startswith(_COMPOUND) or first.rstrip().endswith(":")):
+        return False
+    return len(lines) == 1 or lines[-1].strip() != ""
+
+
+def _forget_device_modules():
+    # A soft reset forgets the modules imported from the file system, as MicroPython's
+    # fresh heap does, so an edited /usr module is imported anew.
+    boot = sys.modules.get("_qp_boot")
+    importer = getattr(boot, "DeviceImporter", None)
+    for name, module in list(sys.modules.items()):
+        spec = getattr(module, "__spec__", None)
+        if importer is not None and spec is not None and spec.loader is importer:
+            del sys.modules[name]
+
+
+def _run(con, source, mode, main, path="<stdin>"):
+    """Runs code with Ctrl-C enabled. Returns "reset" when it raised SystemExit (a soft
+    reset, as MicroPython's REPL does), else None. Output and error text are separated
+    by the protocol (output_end) in raw mode."""
+    try:
+        try:
+            con.interrupt(True)
+            try:
+                code = compile(source, path, mode, dont_inherit=True)
+                exec(code, main.__dict__)
+            finally:
+                con.interrupt(False)
+        finally:
+            con.take_interrupt()
+    except _Shutdown:
+        raise
+    except SystemExit:
+        con.output_end()
+        return "reset"
+    except BaseException as e:
+        con.output_end()
+        _qp_traceback.print_exception(e, sys.stdout)
+        return None
+    con.output_end()
+    return None
+
+
+def _run_main_py(con, main):
+    import _qp_uos
+    import _qp_uio
+    try:
+        if "main.py" not in _qp_uos.listdir("/usr"):
+            return
+        with _qp_uio.open("/usr/main.py", "rb") as f:
+            source = f.read()
+    except OSError:
+        return
+    main.__file__ = "/usr/main.py"
+    _run(con, source, "exec", main, "/usr/main.py")
+
+
+def _serve_session(con, raw):
+    """One boot of the REPL (power-on or soft reset). Returns the raw flag for the soft
+    reset that ends it."""
+    main = type(sys)("__main__")
+    sys.modules["__main__"] = main
+    if not raw:
+        # main.py runs after a friendly-mode reset, not a raw one (tools soft-reset in raw
+        # mode precisely so that main.py does not get in their way).
+        _run_main_py(con, main)
+        main = type(sys)("__main__")
+        sys.modules["__main__"] = main
+        con.write(_banner())
+    con.start(raw)
+    while True:
+        try:
+            item = con.next_event(200)
+            if item is None:
+                continue
+            ev, code, kind, overflow = item
+            if ev == con.EV_LINE:
+                text = code.decode("utf-8", "replace")
+                if _needs_more(text):
+                    con.cont()
+                    continue
+                con.exec_line()
+                lines = text.split("\n")
+                while len(lines) > 1 and not lines[-1].strip():
+                    lines.pop()
+                text = "\n".join(lines)
+                if text.strip():
+                    if _run(con, text + "\n", "single", main) == "reset":
+                        return con.raw()
+                con.done()
+            elif ev == con.EV_EXEC:
+                if overflow:
+                    con.output_end()
+                    con.write("MemoryError: code too large\n")
+                elif _run(con, code, "single" if kind == con.EXEC_SINGLE else "exec",
+                          main) == "reset":
+                    if con.raw():
+                        con.write_raw(b"\x04")
+                    return con.raw()
+                con.done()
+            elif ev == con.EV_INTERRUPTED:
+                con.output_end()
+                _qp_traceback.print_exception(KeyboardInterrupt(), sys.stdout)
+                con.done()
+            elif ev == con.EV_SOFT_RESET:
+                return con.raw()
+            elif ev == con.EV_BANNER:
+                con.write(_banner())
+                con.prompt()
+        except KeyboardInterrupt:
+            # A Ctrl-C that arrived just as the code finished: nothing left to interrupt.
+            continue
+
+
+def serve():
+    import _signal
+    import _qp_console as con
+    con.open()
+    sys.stdout = sys.stderr = _ConsoleOut(con)
+    sys.stdin = _ConsoleIn(con)
+
+    def on_term(signum, frame):
+        raise _Shutdown
+
+    def on_int(signum, frame):
+        if con.take_interrupt():
+            raise KeyboardInterrupt
+        raise _Shutdown  # Ctrl-C where `qpy serve` runs, not on the port
+
+    _signal.signal(_signal.SIGTERM, on_term)
+    _signal.signal(_signal.SIGINT, on_int)
+    raw = False
+    first = True
+    try:
+        while True:
+            if not first:
+                con.write("MPY: soft reboot\n")
+                _forget_device_modules()
+            first = False
+            raw = _serve_session(con, raw)
+    except _Shutdown:
+        pass
+    finally:
+        sys.stdout = sys.__stdout__
+        sys.stderr = sys.__stderr__
+        sys.stdin = sys.__stdin__
+        con.close()
+    return 0

@@ -166,6 +166,14 @@ int qp_patch_skip(qp_patch_t *p, uint32_t len);
 // Restarts production from new-space offset 0 (used between a dry run and the real run).
 int qp_patch_rewind(qp_patch_t *p);
 
+// Visits every add run of every section's control stream in order (SPEC-patch §4.2): old-
+// space range [old_pos, old_pos + len) is read to produce new-space range [new_pos, new_pos +
+// len). Decodes only the control streams; rewinds the handle afterwards, so call it before
+// or between qp_patch_read runs, never in the middle of one. `fn` returns 0 or a negative
+// errno, which stops the walk and is returned.
+typedef int (*qp_patch_run_fn)(void *ctx, uint32_t new_pos, uint32_t old_pos, uint32_t len);
+int qp_patch_walk(qp_patch_t *p, qp_patch_run_fn fn, void *ctx);
+
 // Peak bytes allocated through the handle since open.
 uint32_t qp_patch_ram_peak(const qp_patch_t *p);
 

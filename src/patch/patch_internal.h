@@ -109,7 +109,6 @@ QP_INTERNAL void qp_patch_free(qp_patch_t *p, void *ptr);
 // [old_pos, old_pos + len) is read to produce new-space range [new_pos, new_pos + len).
 // Decodes only the control streams (small); uses the handle's decoders, so it must not
 // interleave with qp_patch_read (it rewinds the handle afterwards).
-typedef int (*qp_patch_run_fn)(void *ctx, uint32_t new_pos, uint32_t old_pos, uint32_t len);
 QP_INTERNAL int qp_patch_walk_adds(qp_patch_t *p, qp_patch_run_fn fn, void *ctx);
 
 // The in-place plan (§6.2): per old block, the last step that reads it (or -1), and for

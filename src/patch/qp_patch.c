@@ -783,3 +783,10 @@ int qp_patch_walk_adds(qp_patch_t *p, qp_patch_run_fn fn, void *ctx) {
     reset_production(p);
     return err;
 }
+
+int qp_patch_walk(qp_patch_t *p, qp_patch_run_fn fn, void *ctx) {
+    if (!p || !p->open || !fn) {
+        return QP_ERR_INVAL;
+    }
+    return qp_patch_walk_adds(p, fn, ctx);
+}

@@ -1,0 +1,412 @@
+// test_apply.c - the in-place apply of image packages (src/fota, SPEC-patch §8): round trips
+// on generated images (a section that grows into the next, a new section, a removed one),
+// the RAM cap enforced by a counting allocator, resume after a stop at every flash write,
+// a power-cut sweep at every flash operation k = 1..N on a small image (QP_STRESS=1: twice
+// per run, sampled, on a larger one), and bad packages refused with the target untouched.
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "fwgen.h"
+#include "qp/qp_diff.h"
+#include "qp/qp_err.h"
+#include "qp/qp_flash.h"
+#include "qp/qp_fota.h"
+#include "qp/qp_image.h"
+
+typedef struct img {
+    uint8_t *p;
+    size_t len;
+} img_t;
+
+static int img_write(void *ctx, const void *buf, size_t len) {
+    img_t *m = ctx;
+    uint8_t *n = realloc(m->p, m->len + len);
+    if (!n) {
+        return QP_ERR_NOMEM;
+    }
+    memcpy(n + m->len, buf, len);
+    m->p = n;
+    m->len += len;
+    return 0;
+}
+
+// An image of `cp_size` bytes of pseudo firmware of release `variant`, a dsp section and an
+// app section with `app_files` distinct text chunks; `extra` adds a section "extra".
+static img_t make_image(const char *version, uint32_t cp_size, uint32_t variant,
+                        int app_files, int extra) {
+    qp_image_builder_t b;
+    qp_image_builder_init(&b);
+    assert_int_equal(qp_image_builder_open(&b, NULL, "EC600S", version), 0);
+    uint8_t *cp = malloc(cp_size);
+    assert_non_null(cp);
+    assert_int_equal(fwgen_make(cp, cp_size, 1, variant), cp_size);
+    assert_int_equal(qp_image_builder_add(&b, "cp", cp, cp_size, NULL), 0);
+    uint32_t dsp_size = cp_size / 4;
+    assert_int_equal(fwgen_make(cp, dsp_size, 2, variant ? 1 : 0), dsp_size);
+    assert_int_equal(qp_image_builder_add(&b, "dsp", cp, dsp_size, NULL), 0);
+    char text[8192];
+    size_t n = 0;
+    for (int i = 0; i < app_files && n + 100 < sizeof text; i++) {
+        n += (size_t)snprintf(text + n, sizeof text - n, "def f%d(x):\n    return x * %d\n", i,
+                              i + 7);
+    }
+    qp_image_section_opts_t o = {0};
+    o.bcj = QP_IMAGE_BCJ_NONE;
+    assert_int_equal(qp_image_builder_add(&b, "app", text, n, &o), 0);
+    if (extra) {
+        assert_int_equal(fwgen_make(cp, 5000, 9, 0), 5000);
+        assert_int_equal(qp_image_builder_add(&b, "extra", cp, 5000, NULL), 0);
+    }
+    free(cp);
+    img_t m = {NULL, 0};
+    assert_int_equal(qp_image_builder_write(&b, img_write, &m), 0);
+    qp_image_builder_close(&b);
+    return m;
+}
+
+typedef struct dev {
+    qp_flash_t flash;
+    qp_flash_part_t fw, bk;
+} fdev_t;
+
+static int part_read(void *ctx, uint32_t off, void *buf, uint32_t len) {
+    return qp_flash_part_read(ctx, off, buf, len);
+}
+static int part_prog(void *ctx, uint32_t off, const void *buf, uint32_t len) {
+    return qp_flash_part_program(ctx, off, buf, len);
+}
+static int part_erase(void *ctx, uint32_t off, uint32_t len) {
+    return qp_flash_part_erase(ctx, off, len);
+}
+static qp_patch_flash_t pf(qp_flash_part_t *p) {
+    return (qp_patch_flash_t){part_read, part_prog, part_erase, p, p->size, 4096};
+}
+
+#define FW_SIZE (512u * 1024u)
+#define BK_SIZE (512u * 1024u)
+
+static void dev_open(fdev_t *d, const img_t *old) {
+    qp_flash_config_t c;
+    memset(&c, 0, sizeof c);
+    c.size = FW_SIZE + BK_SIZE;
+    qp_flash_init(&d->flash);
+    assert_int_equal(qp_flash_open_ram(&d->flash, &c), 0);
+    assert_int_equal(qp_flash_part_init(&d->fw, &d->flash, 0, FW_SIZE), 0);
+    assert_int_equal(qp_flash_part_init(&d->bk, &d->flash, FW_SIZE, BK_SIZE), 0);
+    assert_int_equal(qp_flash_part_program(&d->fw, 0, old->p, (uint32_t)old->len), 0);
+}
+
+typedef struct pkg {
+    uint8_t *p;
+    uint32_t size;
+} pkg_t;
+
+static int pkg_read(void *ctx, uint32_t off, void *buf, uint32_t len) {
+    pkg_t *k = ctx;
+    if (off > k->size || len > k->size - off) {
+        return QP_ERR_RANGE;
+    }
+    memcpy(buf, k->p + off, len);
+    return 0;
+}
+
+// Counting allocator (fails past `limit`).
+typedef struct counter {
+    size_t used, peak, limit;
+} counter_t;
+static void *c_alloc(void *ctx, size_t size) {
+    counter_t *c = ctx;
+    if (c->limit && c->used + size > c->limit) {
+        return NULL;
+    }
+    size_t *p = malloc(size + 16);
+    if (!p) {
+        return NULL;
+    }
+    p[0] = size;
+    c->used += size;
+    c->peak = c->used > c->peak ? c->used : c->peak;
+    return (uint8_t *)p + 16;
+}
+static void c_free(void *ctx, void *ptr) {
+    counter_t *c = ctx;
+    if (ptr) {
+        size_t *p = (size_t *)((uint8_t *)ptr - 16);
+        c->used -= p[0];
+        free(p);
+    }
+}
+
+static qp_fota_apply_config_t config(fdev_t *d, pkg_t *k, counter_t *c) {
+    qp_fota_apply_config_t a;
+    memset(&a, 0, sizeof a);
+    a.pkg_read = pkg_read;
+    a.pkg_ctx = k;
+    a.pkg_size = k->size;
+    a.target = pf(&d->fw);
+    a.backup = pf(&d->bk);
+    a.model = "EC600S";
+    if (c) {
+        a.alloc = c_alloc;
+        a.free = c_free;
+        a.alloc_ctx = c;
+    }
+    return a;
+}
+
+static void assert_holds(fdev_t *d, const img_t *im) {
+    uint8_t *buf = malloc(FW_SIZE);
+    assert_non_null(buf);
+    assert_int_equal(qp_flash_part_read(&d->fw, 0, buf, FW_SIZE), 0);
+    assert_memory_equal(buf, im->p, im->len);
+    for (size_t i = im->len; i < FW_SIZE; i++) {
+        if (buf[i] != 0xFF) {
+            fail_msg("byte %zu past the image is 0x%02x", i, buf[i]);
+        }
+    }
+    free(buf);
+}
+
+typedef struct pair {
+    img_t old, new_;
+    pkg_t pkg;
+    qp_fota_diff_stats_t st;
+} pair_t;
+
+static void make_pair(pair_t *p, uint32_t cp_size, int extra_old, int extra_new) {
+    p->old = make_image("V1.0", cp_size, 0, 10, extra_old);
+    p->new_ = make_image("V2.0-NEW", cp_size + cp_size / 8, 3, 30, extra_new);
+    char msg[200];
+    int err = qp_fota_diff(NULL, p->old.p, p->old.len, p->new_.p, p->new_.len, &p->pkg.p,
+                           &p->pkg.size, &p->st, msg, sizeof msg);
+    if (err) {
+        fail_msg("qp_fota_diff: %d %s", err, msg);
+    }
+}
+
+static void free_pair(pair_t *p) {
+    free(p->old.p);
+    free(p->new_.p);
+    qp_diff_free(p->pkg.p);
+}
+
+static void roundtrip(int extra_old, int extra_new) {
+    pair_t p;
+    make_pair(&p, 96 * 1024, extra_old, extra_new);
+    fdev_t d;
+    dev_open(&d, &p.old);
+    counter_t c = {0};
+    qp_fota_apply_config_t a = config(&d, &p.pkg, &c);
+    qp_fota_apply_stats_t st;
+    char msg[200];
+    int err = qp_fota_apply(&a, &st, msg, sizeof msg);
+    if (err) {
+        fail_msg("apply: %d %s", err, msg);
+    }
+    assert_holds(&d, &p.new_);
+    assert_true(c.peak <= p.st.apply_ram);
+    assert_int_equal(c.used, 0);
+    assert_true(st.backup_needed <= p.st.backup_size);
+    // Again: the journal says complete, only the hash is checked.
+    assert_int_equal(qp_fota_apply(&a, &st, msg, sizeof msg), 0);
+    assert_int_equal(st.complete, 1);
+    assert_int_equal(st.flash_ops, 0);
+    qp_flash_close(&d.flash);
+    free_pair(&p);
+}
+
+static void test_roundtrip(void **state) {
+    (void)state;
+    roundtrip(0, 0);
+}
+
+static void test_roundtrip_sections_added_removed(void **state) {
+    (void)state;
+    roundtrip(0, 1);
+    roundtrip(1, 0);
+}
+
+static void test_ram_cap(void **state) {
+    (void)state;
+    pair_t p;
+    make_pair(&p, 96 * 1024, 0, 0);
+    fdev_t d;
+    dev_open(&d, &p.old);
+    // A device granting less than the package needs refuses before touching anything.
+    counter_t c = {0};
+    qp_fota_apply_config_t a = config(&d, &p.pkg, &c);
+    a.ram_limit = p.st.apply_ram - 1;
+    char msg[200];
+    assert_int_equal(qp_fota_apply(&a, NULL, msg, sizeof msg), QP_ERR_NOMEM);
+    assert_non_null(strstr(msg, "RAM"));
+    assert_holds(&d, &p.old);
+    // An allocator that runs dry in the middle: NOMEM, then a later run with memory resumes.
+    c.limit = p.st.apply_ram / 2;
+    a.ram_limit = 0;
+    int err = qp_fota_apply(&a, NULL, msg, sizeof msg);
+    assert_int_equal(err, QP_ERR_NOMEM);
+    assert_int_equal(c.used, 0);
+    c.limit = 0;
+    assert_int_equal(qp_fota_apply(&a, NULL, msg, sizeof msg), 0);
+    assert_holds(&d, &p.new_);
+    printf("# apply_ram %u, peak %zu, backup %u, package %u\n", p.st.apply_ram, c.peak,
+           p.st.backup_size, p.pkg.size);
+    qp_flash_close(&d.flash);
+    free_pair(&p);
+}
+
+// Stop (as a SIGKILL would) before flash writes in turn; the next run finishes.
+static void test_stop_resume(void **state) {
+    (void)state;
+    pair_t p;
+    make_pair(&p, 48 * 1024, 0, 1);
+    fdev_t d;
+    dev_open(&d, &p.old);
+    qp_fota_apply_config_t a = config(&d, &p.pkg, NULL);
+    qp_fota_apply_stats_t st;
+    assert_int_equal(qp_fota_apply(&a, &st, NULL, 0), 0);
+    uint32_t n = st.flash_ops;
+    qp_flash_close(&d.flash);
+    assert_true(n > 10);
+    // Every third write (the power-cut sweep below covers every operation).
+    for (uint32_t k = 1; k <= n; k += 3) {
+        dev_open(&d, &p.old);
+        a = config(&d, &p.pkg, NULL);
+        a.stop_after = k;
+        assert_int_equal(qp_fota_apply(&a, &st, NULL, 0), QP_ERR_IO);
+        a.stop_after = 0;
+        assert_int_equal(qp_fota_apply(&a, &st, NULL, 0), 0);
+        assert_holds(&d, &p.new_);
+        qp_flash_close(&d.flash);
+    }
+    free_pair(&p);
+}
+
+static void sweep(pair_t *p, uint32_t stride, int twice) {
+    fdev_t d;
+    dev_open(&d, &p->old);
+    qp_fota_apply_config_t a = config(&d, &p->pkg, NULL);
+    uint64_t before = qp_flash_op_count(&d.flash);
+    assert_int_equal(qp_fota_apply(&a, NULL, NULL, 0), 0);
+    uint64_t n = qp_flash_op_count(&d.flash) - before;
+    qp_flash_close(&d.flash);
+    for (uint64_t k = 1; k <= n; k += stride) {
+        dev_open(&d, &p->old);
+        a = config(&d, &p->pkg, NULL);
+        qp_flash_powercut_arm(&d.flash, k, k * 7919u);
+        int err = qp_fota_apply(&a, NULL, NULL, 0);
+        qp_flash_power_restore(&d.flash);
+        if (twice && err) {
+            qp_flash_powercut_arm(&d.flash, k / 2 + 1, k);
+            (void)qp_fota_apply(&a, NULL, NULL, 0);
+            qp_flash_power_restore(&d.flash);
+        }
+        char msg[200];
+        err = qp_fota_apply(&a, NULL, msg, sizeof msg);
+        if (err) {
+            fail_msg("cut at op %llu: %d %s", (unsigned long long)k, err, msg);
+        }
+        assert_holds(&d, &p->new_);
+        qp_flash_close(&d.flash);
+    }
+    printf("# power-cut sweep: %llu flash operations, stride %u%s\n", (unsigned long long)n,
+           stride, twice ? ", two cuts" : "");
+}
+
+static void test_powercut_sweep(void **state) {
+    (void)state;
+    pair_t p;
+    make_pair(&p, 40 * 1024, 0, 0);
+    sweep(&p, 1, 0);
+    free_pair(&p);
+    if (getenv("QP_STRESS")) {
+        make_pair(&p, 600 * 1024, 0, 1);
+        sweep(&p, 7, 1);
+        free_pair(&p);
+    }
+}
+
+// Bad packages: refused, target and backup area untouched.
+static void expect_refused(pair_t *p, pkg_t *k, const img_t *installed, const char *model,
+                           int want, const char *why) {
+    fdev_t d;
+    dev_open(&d, installed);
+    qp_fota_apply_config_t a = config(&d, k, NULL);
+    a.model = model;
+    char msg[200];
+    uint64_t ops = qp_flash_op_count(&d.flash);
+    assert_int_equal(qp_fota_check(&a, NULL, msg, sizeof msg), want);
+    assert_int_equal(qp_fota_apply(&a, NULL, msg, sizeof msg), want);
+    if (!strstr(msg, why)) {
+        fail_msg("message '%s' lacks '%s'", msg, why);
+    }
+    assert_true(qp_flash_op_count(&d.flash) == ops);
+    assert_holds(&d, installed);
+    qp_flash_close(&d.flash);
+    (void)p;
+}
+
+static void test_bad_packages(void **state) {
+    (void)state;
+    pair_t p;
+    make_pair(&p, 48 * 1024, 0, 0);
+    pkg_t k = {malloc(p.pkg.size), p.pkg.size};
+    assert_non_null(k.p);
+    // Bit flip in the streams.
+    memcpy(k.p, p.pkg.p, k.size);
+    k.p[k.size - 100] ^= 0x10;
+    expect_refused(&p, &k, &p.old, "EC600S", QP_ERR_CORRUPT, "damaged");
+    // Truncated.
+    memcpy(k.p, p.pkg.p, k.size);
+    pkg_t t = {k.p, k.size - 1};
+    expect_refused(&p, &t, &p.old, "EC600S", QP_ERR_CORRUPT, "damaged");
+    // Another model.
+    memcpy(k.p, p.pkg.p, k.size);
+    expect_refused(&p, &k, &p.old, "EC100Y", QP_ERR_NOENT, "model");
+    // Another installed firmware (the new one already, or an unrelated one).
+    expect_refused(&p, &k, &p.new_, "EC600S", QP_ERR_NOENT, "another firmware");
+    // Not a package at all.
+    memset(k.p, 0x5A, k.size);
+    expect_refused(&p, &k, &p.old, "EC600S", QP_ERR_CORRUPT, "damaged");
+    free(k.p);
+    free_pair(&p);
+}
+
+static void test_backup_too_small(void **state) {
+    (void)state;
+    pair_t p;
+    make_pair(&p, 96 * 1024, 0, 0);
+    fdev_t d;
+    dev_open(&d, &p.old);
+    qp_fota_apply_config_t a = config(&d, &p.pkg, NULL);
+    a.backup.size = p.st.backup_size - 4096;
+    char msg[200];
+    assert_int_equal(qp_fota_apply(&a, NULL, msg, sizeof msg), QP_ERR_NOSPC);
+    assert_non_null(strstr(msg, "backup"));
+    assert_holds(&d, &p.old);
+    a.backup.size = p.st.backup_size;
+    assert_int_equal(qp_fota_apply(&a, NULL, msg, sizeof msg), 0);
+    assert_holds(&d, &p.new_);
+    qp_flash_close(&d.flash);
+    free_pair(&p);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_roundtrip),
+        cmocka_unit_test(test_roundtrip_sections_added_removed),
+        cmocka_unit_test(test_ram_cap),
+        cmocka_unit_test(test_stop_resume),
+        cmocka_unit_test(test_powercut_sweep),
+        cmocka_unit_test(test_bad_packages),
+        cmocka_unit_test(test_backup_too_small),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

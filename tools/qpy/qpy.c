@@ -13,6 +13,7 @@
 #include "qp/qp_firmware.h"
 #include "qp/qp_runtime.h"
 #include "qp/qp_storage.h"
+#include "qpy_flash.h"
 #include "qpy_fs.h"
 #include "qpy_port.h"
 #include "qpy_serve.h"
@@ -42,6 +43,8 @@ static const char usage_text[] =
     "  device show [DIR]    print a device's profile\n"
     "  fs ls|cat|cp|rm|mkdir|df ...\n"
     "                       the files of a device that is not running ('qpy fs --help')\n"
+    "  flash [--customer-fs F] [--backup-fs F] [--firmware F] | flash BUNDLE\n"
+    "                       burn images into a device that is not running\n"
     "\n"
     "Options:\n"
     "  --port PORT          work on a running module over a serial port (a pty or\n"
@@ -244,7 +247,13 @@ int main(int argc, char **argv) {
     qp_runtime_config_t cfg = {0};
     cfg.power_on_reason = power_on_reason;
     int fs_command = strcmp(command, "fs") == 0;
-    if (fs_command) {
+    int flash_command = strcmp(command, "flash") == 0;
+    if (flash_command) {
+        int status = qpy_flash_main(NULL, nargs, args); // usage and --help need no device
+        if (status != QPY_FLASH_NEEDS_DEVICE) {
+            return status;
+        }
+    } else if (fs_command) {
         if (nargs >= 2 && (strcmp(args[1], "--help") == 0 || strcmp(args[1], "-h") == 0)) {
             return qpy_fs_main(NULL, nargs, args);
         }
@@ -295,6 +304,9 @@ int main(int argc, char **argv) {
     int status = load_device(device, &profile);
     if (status) {
         return status;
+    }
+    if (flash_command) {
+        return qpy_flash_main(device, nargs, args);
     }
     if (fs_command) {
         return qpy_fs_main(device, nargs, args);

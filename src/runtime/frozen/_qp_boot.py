@@ -106,6 +106,26 @@ def _merge_gc():
     gc.threshold = _qp_platform.gc_threshold
 
 
+def _backup_restore():
+    # The firmware's boot step: protected /usr files that are missing or changed come back
+    # from /bak (backup_restore.py). Before _repl_config, as on the module, where
+    # system_config.json is made after the restore.
+    try:
+        import backup_restore
+        backup_restore.restore()
+    except Exception:
+        print("error ocurs in boot step.")
+
+
+def _boot_names():
+    # The firmware's _boot.py imports uos at its top level, and MicroPython runs it in the
+    # globals that main.py and the REPL go on to share, so `uos` works there without an
+    # import (checksum_repl.txt relies on it). Builtins are the nearest thing here.
+    import builtins
+    import uos
+    builtins.uos = uos
+
+
 def _repl_config():
     # As the firmware's boot: /usr/system_config.json ({"replFlag": 0}) is created when
     # absent. (The REPL is always enabled here: replFlag only locks the real USB port.)
@@ -135,7 +155,9 @@ def boot():
     builtins.open = _qp_uio.open
     _merge_thread()
     _merge_gc()
+    _backup_restore()
     _repl_config()
+    _boot_names()
     # From here on the application's heap is counted.
     _qp_runtime.heap_start_budget()
 

@@ -9,6 +9,8 @@
 // the script: everything in RAM is gone, the flash (the device directory) remains.
 #include "qp_runtime_internal.h"
 
+#include "qp/qp_err.h"
+#include "qp/qp_fota_store.h"
 #include "qp/qp_hal.h"
 #include "qp/qp_storage.h"
 
@@ -112,6 +114,22 @@ static int open_storage(const qp_runtime_config_t *cfg) {
     }
     qp_hal_storage_set(&storage.vfs);
     return 0;
+}
+
+// A FOTA package verified before the restart is applied in place now, before the firmware
+// is loaded (qp_fota_boot); an interrupted upgrade resumes here on the next boot.
+static void apply_fota(const qp_runtime_config_t *cfg) {
+    char msg[256] = "";
+    qp_fota_device_set(&storage.flash, &storage.table);
+    int r = qp_fota_boot(&storage.flash, &storage.table, msg, sizeof msg);
+    if (r == 1 && cfg->verbose) {
+        fprintf(stderr, "qpy: FOTA: firmware upgraded\n");
+    } else if (r < 0) {
+        fprintf(stderr, "qpy: FOTA: upgrade %s: %s\n",
+                r == QP_ERR_IO || r == QP_ERR_NOMEM ? "interrupted (resumes at next boot)"
+                                                     : "refused, old firmware kept",
+                msg[0] ? msg : qp_strerror(r));
+    }
 }
 
 // Checks the firmware in the flash and loads its app section: the platform's Python.
@@ -234,6 +252,9 @@ int qp_runtime_main(const qp_runtime_config_t *cfg) {
     qp_hal_power_set_ops(&ops);
 
     int status = open_storage(cfg);
+    if (status == 0) {
+        apply_fota(cfg);
+    }
     if (status == 0 && (status = load_firmware(cfg)) != 0) {
         qp_storage_close(&storage);
     }

@@ -153,6 +153,7 @@ def boot():
     builtins.help = _qp_help.help
     import _qp_uio
     builtins.open = _qp_uio.open
+    import _qp_fota; sys.modules['fota'] = _qp_fota.fota  # `import fota; fota()`
     _merge_thread()
     _merge_gc()
     _backup_restore()

@@ -12,3 +12,5 @@ echo
 "$bindir/fs_bench"
 echo
 "$here/heap_factor.sh" "$bindir/qpy" "$work"
+echo
+/usr/bin/python3.11 "$here/mklfs_bench.py" --bin "$bindir" --runs 10

@@ -13,4 +13,4 @@ echo
 echo
 "$here/heap_factor.sh" "$bindir/qpy" "$work"
 echo
-/usr/bin/python3.11 "$here/mklfs_bench.py" --bin "$bindir" --runs 10
+/usr/bin/python3.11 "$here/serve_bench.py" --qpy "$bindir/qpy"

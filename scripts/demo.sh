@@ -45,4 +45,38 @@ echo "(the host opens $device/uart2, reads the ten writes, then answers 'Quecpyt
 "$python" "$root/tests/seed/uart_peer.py" --qpy "$qpy" --script "$seed/thread_file.py" \
     --device "$device" --show
 
+banner "qpy serve: the module keeps running, its REPL on a pseudo-terminal (the USB port)"
+work=$(mktemp -d)
+"$qpy" --device "$device" serve &
+serve_pid=$!
+trap 'kill -TERM $serve_pid 2>/dev/null || true; rm -rf "$work"' EXIT
+i=0
+while [ ! -L "$device/repl" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+cat > "$work/count.py" <<'PY'
+# count.py: sums the fruit listed in /usr/fruit.txt
+total = 0
+for line in open("/usr/fruit.txt"):
+    name, n = line.split()
+    total += int(n)
+    print("%-8s %3d" % (name, int(n)))
+print("fruit in stock:", total)
+PY
+printf 'apples 3\npears 5\nplums 12\n' > "$work/fruit.txt"
+
+banner "qpy --port auto fs cp: a script and a data file to /usr (CRC-checked)"
+"$qpy" --device "$device" --port auto fs cp "$work/count.py" "$work/fruit.txt" :/usr/
+banner "qpy --port auto run count.py: download and run, output streamed back"
+"$qpy" --device "$device" --port auto run "$work/count.py"
+banner "qpy --port auto fs ls, fs df"
+"$qpy" --device "$device" --port auto fs ls
+"$qpy" --device "$device" --port auto fs df
+banner "qpy --port auto reset: the module restarts; its pty stays $(readlink "$device/repl")"
+"$qpy" --device "$device" --port auto reset
+"$qpy" --device "$device" --port auto exec \
+    'import misc; print("power-on reason:", misc.Power.powerOnReason())'
+kill -TERM $serve_pid
+wait $serve_pid || true
+trap - EXIT
+rm -rf "$work"
+
 banner "Done. Try it yourself: $qpy --device $device"

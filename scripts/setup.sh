@@ -14,6 +14,7 @@ build-essential cmake ninja-build pkg-config
 libpython3.11-dev python3.11
 liblzma-dev liblzo2-dev libdivsufsort-dev libcjson-dev libmbedtls-dev
 libcmocka-dev
+python3-serial
 "
 # command:package pairs for `make bench`.
 bench_tools="bsdiff:bsdiff xdelta3:xdelta3 zstd:zstd node:nodejs npm:npm"

@@ -138,6 +138,7 @@ int qp_hal_console_open(qp_hal_console_t *con, int master_fd, int slave_fd, size
     memset(con, 0, sizeof *con);
     con->master_fd = master_fd;
     con->slave_fd = slave_fd;
+    con->wake_fd = -1;
     con->intr_char = -1;
     con->write_timeout_ms = QP_HAL_CONSOLE_WRITE_TIMEOUT_DEFAULT;
     con->ring_size = ring_size ? ring_size : QP_HAL_CONSOLE_RING_DEFAULT;
@@ -145,19 +146,16 @@ int qp_hal_console_open(qp_hal_console_t *con, int master_fd, int slave_fd, size
     if (!con->ring) {
         return QP_ERR_NOMEM;
     }
+    int err = 0;
     int flags = fcntl(master_fd, F_GETFL);
     if (flags < 0 || fcntl(master_fd, F_SETFL, flags | O_NONBLOCK) < 0) {
-        int err = -errno;
-        free(con->ring);
-        con->ring = NULL;
-        return err;
+        err = -errno;
+        goto fail;
     }
     con->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (con->wake_fd < 0) {
-        int err = -errno;
-        free(con->ring);
-        con->ring = NULL;
-        return err;
+        err = -errno;
+        goto fail;
     }
     pthread_mutex_init(&con->lock, NULL);
     pthread_mutex_init(&con->tx_lock, NULL);
@@ -166,19 +164,24 @@ int qp_hal_console_open(qp_hal_console_t *con, int master_fd, int slave_fd, size
     sigset_t block, old;
     sigfillset(&block);
     pthread_sigmask(SIG_SETMASK, &block, &old);
-    int err = -pthread_create(&con->rx_thread, NULL, rx_main, con);
+    err = -pthread_create(&con->rx_thread, NULL, rx_main, con);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (err) {
-        close(con->wake_fd);
         pthread_mutex_destroy(&con->lock);
         pthread_mutex_destroy(&con->tx_lock);
         pthread_cond_destroy(&con->readable);
-        free(con->ring);
-        con->ring = NULL;
-        return err;
+        goto fail;
     }
     con->opened = 1;
     return 0;
+
+fail:
+    if (con->wake_fd >= 0) {
+        close(con->wake_fd);
+    }
+    free(con->ring);
+    con->ring = NULL;
+    return err;
 }
 
 void qp_hal_console_close(qp_hal_console_t *con) {

@@ -25,6 +25,11 @@ import tempfile
 import time
 import unittest
 
+try:
+    import serial  # Debian's python3-serial (scripts/setup.sh installs it)
+except ImportError:
+    serial = None
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from mpclient import Port  # noqa: E402
@@ -344,6 +349,68 @@ class HostCli(ServeTest):
                               % name).encode()))
         for d in (fd, master, slave):
             os.close(d)
+
+
+@unittest.skipIf(serial is None, "python3-serial is not installed")
+class PySerialPeer(ServeTest):
+    """A REPL transcript with pyserial at the other end, as a user's tool would be."""
+
+    def test_repl_transcript(self):
+        s = self.serve()
+        port = serial.Serial(s.path, 115200, timeout=5)
+        self.addCleanup(port.close)
+        self.assertRegex(port.read_until(b">>> "), BANNER)
+        for typed, answer in [
+                (b"import modem\r", b"import modem\r\n>>> "),
+                (b"modem.getDevModel()\r", b"modem.getDevModel()\r\n'EC600S'\r\n>>> "),
+                (b"def f(x):\rreturn x * 2\r\r",
+                 b"def f(x):\r\n...     return x * 2\r\n...     \r\n>>> "),
+                (b"f(21)\r", b"f(21)\r\n42\r\n>>> ")]:
+            port.write(typed)
+            self.assertEqual(port.read_until(b">>> "), answer)
+
+
+class SeedOverPort(ServeTest):
+    def test_thread_file_with_a_peer_on_uart2(self):
+        """The seed's thread_file.py downloaded and run over the port, with this test as
+        the device at the other end of UART2 (10 s: the example writes once a second)."""
+        seed = os.environ.get("SEED", os.path.join(os.path.dirname(__file__), "..", "..",
+                                                   "..", "shared", "seed-examples"))
+        script = os.path.join(seed, "thread_file.py")
+        if not os.path.exists(script):
+            self.skipTest("no seed examples at %s" % seed)
+        self.serve()
+        env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0")
+        run = subprocess.Popen([QPY, "--device", self.device, "--port", "auto", "run",
+                                script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               env=env)
+        link = os.path.join(self.device, "uart2")
+        deadline = time.time() + 10
+        while not os.path.exists(link) and time.time() < deadline:
+            time.sleep(0.05)
+        peer = Port(link, timeout=20)
+        self.addCleanup(peer.close)
+        want = b"".join(b"Quectel count=%d" % n for n in range(10, 0, -1))
+        self.assertEqual(peer.read(len(want)), want)
+        peer.write(b"Quecpython")
+        out, err = run.communicate(timeout=30)
+        self.assertEqual((run.returncode, err), (0, b""))
+        self.assertIn(b"INFO:Thread:uartread msg: Quecpython\n", out)
+        self.assertIn(b"INFO:Thread:write msg :Quectel count=1\n", out)
+
+    def test_ctrl_c_reaches_the_script(self):
+        self.serve()
+        loop = os.path.join(self.tmp, "loop.py")
+        with open(loop, "w") as f:
+            f.write("print('looping')\nwhile True:\n    pass\n")
+        env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0")
+        run = subprocess.Popen([QPY, "--device", self.device, "--port", "auto", "run", loop],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        self.assertEqual(run.stdout.readline(), b"looping\n")
+        run.send_signal(signal.SIGINT)
+        out, err = run.communicate(timeout=10)
+        self.assertEqual(run.returncode, 1)
+        self.assertTrue(err.endswith(b"KeyboardInterrupt: \n"), err)
 
 
 def main():

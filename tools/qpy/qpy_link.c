@@ -160,7 +160,14 @@ int qpy_link_read_until(qpy_link_t *link, const char *marker, size_t mlen,
             }
         }
         link->start += safe; // handed over, or (without a sink) skipped
-        int left = forever ? 1000 : (int)(deadline - now_ms());
+        if (forever && link->interrupt && *link->interrupt) {
+            *link->interrupt = 0;
+            int err = qpy_link_write(link, "\x03", 1);
+            if (err < 0) {
+                return err;
+            }
+        }
+        int left = forever ? 100 : (int)(deadline - now_ms());
         if (left <= 0) {
             return -ETIMEDOUT;
         }

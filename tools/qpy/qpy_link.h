@@ -10,6 +10,7 @@
 #ifndef QPY_LINK_H
 #define QPY_LINK_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,6 +26,9 @@ typedef struct qpy_link {
     uint8_t buf[65536]; // received, not yet used
     size_t start, end;
     char path[256];
+    // When set (by a SIGINT handler) while a command's output is followed, the link sends
+    // Ctrl-C to the module: Ctrl-C in `qpy --port run` interrupts the script.
+    volatile sig_atomic_t *interrupt;
 } qpy_link_t;
 
 // Opens and locks (flock, as pyserial's exclusive mode) a serial port.

@@ -661,7 +661,10 @@ int qpy_port_main(const char *port, const char *device, int argc, char **argv, i
             qpy_link_leave_raw(&s.link);
         }
     } else if (strcmp(cmd, "run") == 0) {
-        signal(SIGINT, on_sigint);
+        // Ctrl-C goes to the module (KeyboardInterrupt in the script), as in a terminal.
+        struct sigaction sa = {.sa_handler = on_sigint};
+        sigaction(SIGINT, &sa, NULL);
+        s.link.interrupt = &interrupted;
         status = cmd_run(&s, argv[1]);
     } else if (strcmp(cmd, "exec") == 0) {
         status = run_code(&s, argv[1], strlen(argv[1]));
@@ -670,7 +673,6 @@ int qpy_port_main(const char *port, const char *device, int argc, char **argv, i
     } else {
         status = cmd_reset(&s, argc == 2);
     }
-    (void)interrupted;
     qpy_link_close(&s.link);
     return status;
 }

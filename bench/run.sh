@@ -14,3 +14,5 @@ echo
 "$here/heap_factor.sh" "$bindir/qpy" "$work"
 echo
 /usr/bin/python3.11 "$here/serve_bench.py" --qpy "$bindir/qpy"
+echo
+/usr/bin/python3.11 "$here/mklfs_bench.py" --bin "$bindir" --runs 10

@@ -16,6 +16,7 @@
 
 #include "qp/qp_bundle.h"
 #include "qp/qp_err.h"
+#include "qp/qp_flash.h"
 #include "qp/qp_fs.h"
 #include "qp/qp_fsimage.h"
 
@@ -44,6 +45,8 @@ static const char usage_text[] =
     "                  or customer_backup_fs.bin with --backup\n"
     "  -l IMAGE        list the files in an image\n"
     "  -u DIR          unpack the image named by -i into DIR\n"
+    "  --partition NAME  with -l or -u: the image is a device's flash.img; read its\n"
+    "                  partition NAME (customer_fs, customer_backup_fs)\n"
     "  -b BLOCK        block size in bytes (default 4096)\n"
     "  -r READ         read size (default: the block size)\n"
     "  -p PROG         program size (default: the block size)\n"
@@ -97,7 +100,7 @@ static int usage_error(const char *fmt, ...) {
 
 typedef struct {
     const char *pack_dir, *image, *list, *unpack_dir, *order_file;
-    const char *backup_image, *bundle, *firmware, *customer_fs, *backup_fs;
+    const char *backup_image, *bundle, *firmware, *customer_fs, *backup_fs, *partition;
     const char *params[MKLFS_MAX_PARAMS];
     int nparams;
     uint32_t block, read, prog, size, name_max;
@@ -686,6 +689,11 @@ static int cmd_pack(const options_t *o) {
         status = make_checksums(&tree, &checksums);
         if (!status) {
             extra[nextra++] = checksums;
+            if (checksums.len > MKLFS_FIRMWARE_CHECKSUM_MAX) {
+                say("warning: checksum.json is %zu bytes; the EC600S firmware reads only "
+                    "the first %d, so a real module would fail to restore (protect fewer "
+                    "files)", checksums.len, MKLFS_FIRMWARE_CHECKSUM_MAX);
+            }
         }
     }
     int tty = isatty(STDERR_FILENO);
@@ -733,10 +741,48 @@ typedef struct {
     qp_fs_t fs;
 } mounted_t;
 
-static int open_image(const char *path, uint32_t block, mounted_t *m) {
-    memset(m, 0, sizeof *m);
-    int err = read_whole(path, &m->data, &m->len);
+// Reads partition `name` out of a device's flash.img (docs/SPEC-partitions.md), so that
+// what a module wrote can be listed or unpacked like any image.
+static int read_partition(const char *path, const char *name, uint8_t **data, size_t *len) {
+    qp_flash_t flash;
+    qp_flash_init(&flash);
+    qp_flash_ptable_t table;
+    qp_flash_part_t part;
+    int err = qp_flash_file_open(&flash, path, &(qp_flash_config_t){.flags = QP_FLASH_F_RDONLY});
+    if (err == 0) {
+        err = qp_flash_ptable_read(&flash, &table);
+    }
+    if (err == 0) {
+        err = qp_flash_part_open(&part, &flash, &table, name);
+    }
+    if (err == 0 && !(*data = malloc(part.size))) {
+        err = QP_ERR_NOMEM;
+    }
+    if (err == 0) {
+        err = qp_flash_part_read(&part, 0, *data, part.size);
+        if (err < 0) {
+            free(*data);
+        }
+    }
+    qp_flash_close(&flash);
     if (err < 0) {
+        say("%s: cannot read partition %s: %s", path, name,
+            err == QP_ERR_BUSY ? "in use by a running module" : qp_strerror(err));
+        return err;
+    }
+    *len = part.size;
+    return 0;
+}
+
+static int open_image(const char *path, const char *partition, uint32_t block,
+                      mounted_t *m) {
+    memset(m, 0, sizeof *m);
+    int err;
+    if (partition) {
+        if (read_partition(path, partition, &m->data, &m->len) < 0) {
+            return MKLFS_EXIT_BADIMAGE;
+        }
+    } else if ((err = read_whole(path, &m->data, &m->len)) < 0) {
         say("%s: cannot read: %s", path, strerror(-err));
         return MKLFS_EXIT_BADIMAGE;
     }
@@ -857,7 +903,7 @@ static int visit(qp_fs_t *fs, const char *dir, visit_t *v, int depth) {
 
 static int cmd_read(const options_t *o, const char *image, const char *unpack_dir) {
     mounted_t m;
-    int status = open_image(image, o->block, &m);
+    int status = open_image(image, o->partition, o->block, &m);
     if (status) {
         return status;
     }
@@ -954,7 +1000,7 @@ static int cmd_bundle(const options_t *o) {
 
 int main(int argc, char **argv) {
     enum { OPT_BACKUP = 256, OPT_PARAM, OPT_ORDER, OPT_PAIR, OPT_BACKUP_IMAGE, OPT_BUNDLE,
-           OPT_FIRMWARE, OPT_CUSTOMER_FS, OPT_BACKUP_FS, OPT_VERSION };
+           OPT_FIRMWARE, OPT_CUSTOMER_FS, OPT_BACKUP_FS, OPT_VERSION, OPT_PARTITION };
     static const struct option long_options[] = {
         {"backup", no_argument, NULL, OPT_BACKUP},
         {"param", required_argument, NULL, OPT_PARAM},
@@ -965,6 +1011,7 @@ int main(int argc, char **argv) {
         {"firmware", required_argument, NULL, OPT_FIRMWARE},
         {"customer-fs", required_argument, NULL, OPT_CUSTOMER_FS},
         {"backup-fs", required_argument, NULL, OPT_BACKUP_FS},
+        {"partition", required_argument, NULL, OPT_PARTITION},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, OPT_VERSION},
@@ -1005,6 +1052,7 @@ int main(int argc, char **argv) {
         case OPT_FIRMWARE: o.firmware = optarg; break;
         case OPT_CUSTOMER_FS: o.customer_fs = optarg; break;
         case OPT_BACKUP_FS: o.backup_fs = optarg; break;
+        case OPT_PARTITION: o.partition = optarg; break;
         case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
         default: return usage_error("unknown option '%s'", argv[optind - 1]);
         }
@@ -1040,6 +1088,9 @@ int main(int argc, char **argv) {
         return usage_error("-b %" PRIu32 " -p %" PRIu32 " -r %" PRIu32 ": the block size "
                            "must be at least 104 and a multiple of the program size, "
                            "itself a multiple of the read size", o.block, o.prog, o.read);
+    }
+    if (o.partition && !o.list && !o.unpack_dir) {
+        return usage_error("%s", "--partition goes with -l or -u");
     }
     if (o.list) {
         return cmd_read(&o, o.list, NULL);

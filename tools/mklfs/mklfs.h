@@ -17,6 +17,8 @@
 #define MKLFS_PATH_MAX 1024
 #define MKLFS_MAX_PARAMS 16
 #define MKLFS_MAX_ORDER 4096
+// The firmware's checksum.py reads at most this many bytes of checksum.json.
+#define MKLFS_FIRMWARE_CHECKSUM_MAX 16384
 
 // A host read error travelling through the image-building code, which otherwise carries
 // the FS library's codes: MKLFS_ERR_HOST(-errno), recognised by being <= the base.

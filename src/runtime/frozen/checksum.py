@@ -19,7 +19,6 @@ import _qp_uos
 CHECKSUM_FILE = "/usr/checksum.json"
 BACKUP_CHECKSUM_FILE = "/bak/checksum.json"
 _TEMP_FILE = "/usr/.checksum.json.tmp"
-_MAX_SIZE = 16384  # the firmware reads at most this much of the list
 _CHUNK = 4096
 
 
@@ -121,7 +120,10 @@ def check():
             raise _checkError("%s not exist" % CHECKSUM_FILE)
         _mkdirs("/usr")
         _write_atomic(CHECKSUM_FILE, _read(BACKUP_CHECKSUM_FILE))
-    text = _read(CHECKSUM_FILE, _MAX_SIZE)
+    # The firmware reads at most 16384 bytes of the list, so a list of more than about 150
+    # files fails to parse there; here the whole file is read (mklfs warns about lists
+    # the real module would cut short).
+    text = _read(CHECKSUM_FILE)
     if not text:
         raise _checkError("%s is empty" % CHECKSUM_FILE)
     return text

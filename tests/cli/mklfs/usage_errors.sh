@@ -10,3 +10,4 @@ mkdir mount
 "$MKLFS" --frobnicate || echo "exit $?"
 "$MKLFS" -c || echo "exit $?"
 "$MKLFS" --pair --backup -c mount || echo "exit $?"
+"$MKLFS" -c mount --partition customer_fs || echo "exit $?"

@@ -33,14 +33,16 @@ PY
 (cd app && find . -type f | sort | xargs sha256sum | sed 's/  / /') | sort > host.txt
 diff host.txt module.txt && echo "module reads back every file"
 wc -l < module.txt
-# mklfs -u of what the module wrote gives back the files: the module adds one, and the
-# image taken back from the device (qpy fs cp of each file, then mklfs of the copy) is
-# the same as an image made from the folder with that file.
-printf 'written on the module\n' > note_on_host.txt
+# mklfs -u of the partition the module wrote to gives back the files: the folder, the
+# module's system_config.json and a file a script wrote.
 cat > write.py <<'PY'
 with open("/usr/lib/note.txt", "w") as f:
     f.write("written on the module\n")
 PY
 "$QPY" --device dev run write.py
-"$QPY" --device dev fs cp -r :/usr back
-cmp back/lib/note.txt note_on_host.txt && echo "module's file read back"
+"$MKLFS" -u back -i dev/flash.img --partition customer_fs
+printf 'written on the module\n' > app/lib/note.txt
+printf '{"replFlag": 0}' > app/system_config.json
+diff -r app back && echo "mklfs -u gives back what the module wrote"
+"$MKLFS" -l dev/flash.img --partition customer_backup_fs
+"$MKLFS" -l dev/flash.img --partition nope || echo "exit $?"

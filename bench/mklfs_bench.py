@@ -39,8 +39,9 @@ def main():
     ap.add_argument("--bin", required=True)
     ap.add_argument("--runs", type=int, default=5)
     args = ap.parse_args()
-    mklfs = os.path.join(args.bin, "mklfs")
-    qpy = os.path.join(args.bin, "qpy")
+    bindir = os.path.abspath(args.bin)
+    mklfs = os.path.join(bindir, "mklfs")
+    qpy = os.path.join(bindir, "qpy")
     env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0")
     work = tempfile.mkdtemp(prefix="qpy-mklfs-bench-")
     try:

@@ -15,7 +15,9 @@
 //    qp/qp_err.h on failure. Block-device callbacks return the same space and their codes are
 //    passed through unchanged.
 //  - The API is version-neutral: the on-disk version is picked by the config (disk_version)
-//    and every call dispatches to a backend (today only littlefs v1, src/fs/qp_fs_lfs1*.c).
+//    and every call dispatches to a backend: littlefs v1 (src/fs/qp_fs_lfs1*.c) or littlefs
+//    v2.0/v2.1 (src/fs/qp_fs_lfs2*.c). Mount with disk_version 0 detects which one the
+//    partition holds (v1 first, then v2); qp_fs_fsinfo reports it.
 //
 // Thread-safety: none. One qp_fs_t and its handles must be used by one thread at a time.
 // Power loss: every operation is atomic on disk. After a cut the next mount sees either the
@@ -31,7 +33,13 @@
 #include "qp/qp_fs_config.h"
 
 // On-disk versions (the superblock's version field: major << 16 | minor).
-#define QP_FS_DISK_VERSION_LFS1 0x00010001u // littlefs v1.1, what the EC600S uses
+#define QP_FS_DISK_VERSION_LFS1   0x00010001u // littlefs v1.1, what the EC600S uses
+#define QP_FS_DISK_VERSION_LFS2_0 0x00020000u // littlefs v2.0 (no forward CRCs)
+#define QP_FS_DISK_VERSION_LFS2   0x00020001u // littlefs v2.1, what littlefs v2.6+ writes
+
+// Custom attribute types (littlefs v2 only). MicroPython's VfsLfs2 keeps a file's
+// modification time in attribute 1 as 8 bytes: little-endian nanoseconds since 1970-01-01.
+#define QP_FS_ATTR_MTIME 1
 
 #define QP_FS_BLOCK_NULL 0xffffffffu
 
@@ -96,7 +104,9 @@ struct qp_fs_config {
     int32_t block_cycles;
     // Longest name accepted, at most QP_FS_NAME_MAX; 0 means QP_FS_NAME_MAX.
     uint32_t name_max;
-    // On-disk version to format and to accept at mount; 0 means QP_FS_DISK_VERSION_LFS1.
+    // On-disk version. Format: 0 means QP_FS_DISK_VERSION_LFS1; QP_FS_DISK_VERSION_LFS2 or
+    // _LFS2_0 write littlefs v2.1 or v2.0. Mount: 0 detects (tries v1, then v2); LFS1 accepts
+    // only v1; either LFS2 value accepts v2.0 and v2.1 images (which keep their version).
     uint32_t disk_version;
 
     // Optional caller-provided buffers of cache_size bytes (read, prog) and lookahead_size
@@ -117,6 +127,8 @@ typedef struct qp_fs_info {
     uint8_t type;  // QP_FS_TYPE_REG or QP_FS_TYPE_DIR
     uint32_t size; // bytes, for files
     char name[QP_FS_NAME_MAX + 1];
+    // Nanoseconds since 1970 from the QP_FS_ATTR_MTIME attribute (littlefs v2), 0 if none.
+    uint64_t mtime_ns;
 } qp_fs_info_t;
 
 typedef struct qp_fs_fsinfo {
@@ -137,12 +149,19 @@ typedef struct qp_fs_cache {
     uint8_t *buffer;
 } qp_fs_cache_t;
 
-// A metadata pair as loaded in RAM (littlefs v1 directory block header).
+// A metadata pair as loaded in RAM (littlefs v1 directory block header, or the state of a
+// littlefs v2 metadata log).
 typedef struct qp_fs_mdir {
     uint32_t pair[2]; // pair[0] holds the valid (newest) copy
     uint32_t rev;
-    uint32_t size; // bit 31: the directory continues in the tail pair
+    uint32_t size; // v1: bit 31: the directory continues in the tail pair
     uint32_t tail[2];
+    // v2 only:
+    uint32_t off;   // end of the last valid commit in pair[0]
+    uint32_t etag;  // last tag of that commit, the XOR chain's seed for the next one
+    uint16_t count; // ids in the pair
+    uint8_t erased; // the bytes after `off` are known to be erased: commits can append
+    uint8_t split;  // the tail is a hard tail: the directory continues there
 } qp_fs_mdir_t;
 
 typedef struct qp_fs_file {
@@ -154,7 +173,7 @@ typedef struct qp_fs_file {
     uint32_t block; // block at pos while reading or writing
     uint32_t off;   // offset of pos in `block`
     uint32_t pair[2]; // directory pair holding the entry (NULL pair: removed)
-    uint32_t poff;    // offset of the entry in that pair
+    uint32_t poff;    // v1: offset of the entry in that pair; v2: its id
     qp_fs_cache_t cache;
     uint8_t owns_buffer;
 } qp_fs_file_t;
@@ -163,7 +182,7 @@ typedef struct qp_fs_dir {
     struct qp_fs_dir *next;
     qp_fs_mdir_t m;
     uint32_t head[2]; // first pair, for rewind
-    uint32_t off;     // offset of the next entry in m.pair[0]
+    uint32_t off;     // v1: offset of the next entry in m.pair[0]; v2: next id
     uint32_t hops;    // pairs visited, bounds the walk on a corrupt chain
 } qp_fs_dir_t;
 
@@ -194,6 +213,13 @@ typedef struct qp_fs {
     uint8_t deorphaned;
     uint8_t moving;
     uint8_t owned; // bit 0 rcache, 1 pcache, 2 lookahead: buffers we allocated
+    // littlefs v2 only:
+    uint32_t gstate[3]; // global state wanted (move tag, pair), little-endian words
+    uint32_t gdisk[3];  // global state as the XOR of the deltas on disk
+    uint32_t disk_version; // of the mounted image (v2.0 and v2.1 differ in their commits)
+    uint32_t inline_max;   // largest file kept inline in its metadata pair
+    uint32_t attr_max;
+    uint32_t depth;        // nesting of reference fix-ups after relocations (bounded)
 } qp_fs_t;
 
 // ---- File system ----
@@ -223,6 +249,18 @@ int qp_fs_size(qp_fs_t *fs);
 
 // statvfs-like information. @retval <0 errors from the traversal.
 int qp_fs_fsinfo(qp_fs_t *fs, qp_fs_fsinfo_t *info);
+
+// ---- Custom attributes (littlefs v2; a v1 file system returns QP_ERR_NOTSUP) ----
+
+// Reads attribute `type` of a file or directory into buf (at most `size` bytes) and returns
+// its full size. @retval QP_ERR_NOENT no such path, or no such attribute on it
+int qp_fs_getattr(qp_fs_t *fs, const char *path, uint8_t type, void *buf, uint32_t size);
+// Sets (creates or replaces) attribute `type`; size at most 1022 bytes.
+// @retval QP_ERR_NOENT, QP_ERR_NOSPC, QP_ERR_RANGE (too large), QP_ERR_NOTSUP (v1)
+int qp_fs_setattr(qp_fs_t *fs, const char *path, uint8_t type, const void *buf,
+                  uint32_t size);
+// Removes attribute `type` (no error when absent).
+int qp_fs_removeattr(qp_fs_t *fs, const char *path, uint8_t type);
 
 // ---- Paths: absolute from the root; '/' separated; "." and ".." resolved lexically ----
 

@@ -6,7 +6,8 @@
 //                      allocator, and dispatch to an on-disk version through qp_fs_ops
 //   qp_fs_lfs1.c       littlefs v1 metadata: pairs, entries, paths, deorphan, format/mount
 //   qp_fs_lfs1_file.c  littlefs v1 files: CTZ skip-lists, read/write/seek/truncate/sync
-// A littlefs v2 backend would add qp_fs_lfs2*.c and its own qp_fs_ops table.
+//   qp_fs_lfs2.c       littlefs v2 metadata: logs of tagged commits, gstate, paths, mount
+//   qp_fs_lfs2_file.c  littlefs v2 files: inline files over the v1 CTZ layer (same lists)
 #ifndef QP_FS_INTERNAL_H
 #define QP_FS_INTERNAL_H
 
@@ -32,6 +33,8 @@
 #define QP_FS_F_WRITING 0x020000u // `block` is a new block being written (copy-on-write)
 #define QP_FS_F_READING 0x040000u // the file cache holds data read from `block`
 #define QP_FS_F_ERRED   0x080000u // a write failed; do not commit a half-written state
+#define QP_FS_F_INLINE  0x100000u // v2: the file lives in its metadata pair (inline struct)
+#define QP_FS_F_CACHED  0x200000u // v2 inline: the cache holds the whole file
 
 static inline uint32_t qp_fs_min(uint32_t a, uint32_t b) { return a < b ? a : b; }
 static inline uint32_t qp_fs_max(uint32_t a, uint32_t b) { return a > b ? a : b; }
@@ -69,9 +72,19 @@ struct qp_fs_ops {
     int32_t (*file_seek)(qp_fs_t *fs, qp_fs_file_t *file, int32_t off, int whence);
     int32_t (*file_size)(qp_fs_t *fs, qp_fs_file_t *file);
     int (*file_truncate)(qp_fs_t *fs, qp_fs_file_t *file, uint32_t size);
+    // Custom attributes; NULL when the format has none (v1).
+    int (*getattr)(qp_fs_t *fs, const char *path, uint8_t type, void *buf, uint32_t size);
+    // buf NULL: remove the attribute.
+    int (*setattr)(qp_fs_t *fs, const char *path, uint8_t type, const void *buf,
+                   uint32_t size);
 };
 
 QP_INTERNAL extern const struct qp_fs_ops qp_fs_lfs1_ops;
+QP_INTERNAL extern const struct qp_fs_ops qp_fs_lfs2_ops;
+
+// Next path component after *p (its length in *len), skipping '.' and components cancelled
+// by a later '..' (resolved lexically, as littlefs does); NULL at the end of the path.
+QP_INTERNAL const char *qp_fs_path_next(const char **p, uint32_t *len);
 
 // ---- qp_fs_bd.c ----
 

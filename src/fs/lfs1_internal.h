@@ -69,6 +69,9 @@ QP_INTERNAL int qp_fs_lfs1_ctz_traverse(qp_fs_t *fs, const qp_fs_cache_t *pcache
                                         int (*cb)(void *data, uint32_t block), void *data);
 QP_INTERNAL int qp_fs_lfs1_file_open(qp_fs_t *fs, qp_fs_file_t *file, const char *path,
                                      int flags);
+// Ends a write sequence (the rest of the old list copied, the cache written out) without
+// committing; leaves QP_FS_F_DIRTY set when head/size changed. Shared by the v2 backend.
+QP_INTERNAL int qp_fs_lfs1_file_flush(qp_fs_t *fs, qp_fs_file_t *file);
 QP_INTERNAL int qp_fs_lfs1_file_sync(qp_fs_t *fs, qp_fs_file_t *file);
 QP_INTERNAL int qp_fs_lfs1_file_read(qp_fs_t *fs, qp_fs_file_t *file, void *buf,
                                      uint32_t size);

@@ -1,8 +1,9 @@
 // qp_fs.c - the public qp_fs_* API: argument and config checks, buffer ownership, the
 // lists of open handles, the block allocator, and dispatch to the on-disk version.
 //
-// Nothing here knows the on-disk layout; that lives behind struct qp_fs_ops (today
-// qp_fs_lfs1_ops). The allocator is shared: it only needs the backend's traversal of the
+// Nothing here knows the on-disk layout; that lives behind struct qp_fs_ops (qp_fs_lfs1_ops,
+// qp_fs_lfs2_ops). Mount with disk_version 0 tries v1, then v2 (SPEC-fs §9.8). The
+// allocator is shared: it only needs the backend's traversal of the
 // blocks in use (littlefs keeps no free list on disk, SPEC-fs §6).
 #include <stdlib.h>
 
@@ -70,7 +71,7 @@ static bool is_pow2_multiple(uint32_t big, uint32_t small) {
     return small != 0 && big % small == 0;
 }
 
-static int init(qp_fs_t *fs, const struct qp_fs_config *cfg) {
+static int init(qp_fs_t *fs, const struct qp_fs_config *cfg, uint32_t disk_version) {
     if (!fs || !cfg) {
         return QP_ERR_INVAL;
     }
@@ -85,11 +86,15 @@ static int init(qp_fs_t *fs, const struct qp_fs_config *cfg) {
     if (cfg->block_size < 128) {
         return QP_ERR_INVAL;
     }
-    uint32_t disk_version = cfg->disk_version ? cfg->disk_version : QP_FS_DISK_VERSION_LFS1;
-    if (disk_version != QP_FS_DISK_VERSION_LFS1) {
-        return QP_ERR_NOTSUP; // littlefs v2 will sit here behind its own qp_fs_ops
+    if (disk_version == QP_FS_DISK_VERSION_LFS1) {
+        fs->ops = &qp_fs_lfs1_ops;
+    } else if (disk_version == QP_FS_DISK_VERSION_LFS2 ||
+               disk_version == QP_FS_DISK_VERSION_LFS2_0) {
+        fs->ops = &qp_fs_lfs2_ops;
+    } else {
+        return QP_ERR_NOTSUP;
     }
-    fs->ops = &qp_fs_lfs1_ops;
+    fs->disk_version = disk_version;
     fs->cfg = cfg;
     fs->cache_size = cfg->cache_size ? cfg->cache_size : cfg->prog_size;
     if (fs->cache_size % cfg->prog_size || cfg->block_size % fs->cache_size) {
@@ -124,7 +129,8 @@ int qp_fs_format(qp_fs_t *fs, const struct qp_fs_config *cfg) {
     if (cfg && cfg->block_count < 4) {
         return QP_ERR_INVAL; // the superblock pair and the root pair at least
     }
-    int err = init(fs, cfg);
+    int err = init(fs, cfg, cfg && cfg->disk_version ? cfg->disk_version
+                                                     : QP_FS_DISK_VERSION_LFS1);
     if (err < 0) {
         return err;
     }
@@ -133,8 +139,8 @@ int qp_fs_format(qp_fs_t *fs, const struct qp_fs_config *cfg) {
     return err;
 }
 
-int qp_fs_mount(qp_fs_t *fs, const struct qp_fs_config *cfg) {
-    int err = init(fs, cfg);
+static int mount_version(qp_fs_t *fs, const struct qp_fs_config *cfg, uint32_t version) {
+    int err = init(fs, cfg, version);
     if (err < 0) {
         return err;
     }
@@ -145,6 +151,23 @@ int qp_fs_mount(qp_fs_t *fs, const struct qp_fs_config *cfg) {
     }
     fs->mounted = 1;
     return 0;
+}
+
+int qp_fs_mount(qp_fs_t *fs, const struct qp_fs_config *cfg) {
+    if (cfg && cfg->disk_version) {
+        return mount_version(fs, cfg, cfg->disk_version);
+    }
+    // Detect: v1 first (what the EC600S formats), then v2. Only "no v1 file system here"
+    // (QP_ERR_CORRUPT: no valid v1 superblock) moves on to v2; any other failure of the v1
+    // mount (I/O, geometry, buffers) is the answer. The two formats cannot both validate:
+    // v1 wants a 0x2e entry and "littlefs" at offset 40 with a whole-block CRC, v2 wants
+    // "littlefs" at offset 8 inside a CRC-checked commit.
+    int err = mount_version(fs, cfg, QP_FS_DISK_VERSION_LFS1);
+    if (err != QP_ERR_CORRUPT) {
+        return err;
+    }
+    int err2 = mount_version(fs, cfg, QP_FS_DISK_VERSION_LFS2);
+    return err2 == QP_ERR_CORRUPT ? err : err2;
 }
 
 int qp_fs_unmount(qp_fs_t *fs) {
@@ -236,7 +259,7 @@ int qp_fs_fsinfo(qp_fs_t *fs, qp_fs_fsinfo_t *info) {
         return used;
     }
     memset(info, 0, sizeof(*info));
-    info->disk_version = fs->ops->disk_version;
+    info->disk_version = fs->disk_version;
     info->block_size = fs->cfg->block_size;
     info->block_count = fs->block_count;
     info->blocks_used = (uint32_t)used;
@@ -256,7 +279,88 @@ static int check_fs_path(qp_fs_t *fs, const char *path) {
 
 int qp_fs_stat(qp_fs_t *fs, const char *path, qp_fs_info_t *info) {
     int err = check_fs_path(fs, path);
-    return err < 0 ? err : fs->ops->stat(fs, path, info);
+    if (err == 0 && !info) {
+        err = QP_ERR_INVAL;
+    }
+    if (err < 0) {
+        return err;
+    }
+    info->mtime_ns = 0;
+    return fs->ops->stat(fs, path, info);
+}
+
+int qp_fs_getattr(qp_fs_t *fs, const char *path, uint8_t type, void *buf, uint32_t size) {
+    int err = check_fs_path(fs, path);
+    if (err == 0 && !buf && size) {
+        err = QP_ERR_INVAL;
+    }
+    if (err < 0) {
+        return err;
+    }
+    return fs->ops->getattr ? fs->ops->getattr(fs, path, type, buf, size) : QP_ERR_NOTSUP;
+}
+
+int qp_fs_setattr(qp_fs_t *fs, const char *path, uint8_t type, const void *buf,
+                  uint32_t size) {
+    int err = check_fs_path(fs, path);
+    if (err == 0 && !buf) {
+        err = QP_ERR_INVAL;
+    }
+    if (err < 0) {
+        return err;
+    }
+    return fs->ops->setattr ? fs->ops->setattr(fs, path, type, buf, size) : QP_ERR_NOTSUP;
+}
+
+int qp_fs_removeattr(qp_fs_t *fs, const char *path, uint8_t type) {
+    int err = check_fs_path(fs, path);
+    if (err < 0) {
+        return err;
+    }
+    return fs->ops->setattr ? fs->ops->setattr(fs, path, type, NULL, 0) : QP_ERR_NOTSUP;
+}
+
+// ---- Path components ----
+
+const char *qp_fs_path_next(const char **p, uint32_t *len) {
+    const char *s = *p;
+    for (;;) {
+        s += strspn(s, "/");
+        size_t n = strcspn(s, "/");
+        if (n == 0) {
+            *p = s;
+            return NULL;
+        }
+        if ((n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.')) {
+            s += n;
+            continue;
+        }
+        // Is this component undone by a '..' further on?
+        const char *t = s + n;
+        int depth = 1;
+        for (;;) {
+            t += strspn(t, "/");
+            size_t m = strcspn(t, "/");
+            if (m == 0) {
+                break;
+            }
+            if (m == 2 && t[0] == '.' && t[1] == '.') {
+                if (--depth == 0) {
+                    break;
+                }
+            } else if (!(m == 1 && t[0] == '.')) {
+                depth++;
+            }
+            t += m;
+        }
+        if (depth == 0) {
+            s = t + 2; // skip past the matching '..'
+            continue;
+        }
+        *p = s + n;
+        *len = (uint32_t)n;
+        return s;
+    }
 }
 
 int qp_fs_remove(qp_fs_t *fs, const char *path) {
@@ -325,6 +429,7 @@ int qp_fs_dir_read(qp_fs_t *fs, qp_fs_dir_t *dir, qp_fs_info_t *info) {
     if (!dir_is_open(fs, dir) || !info) {
         return QP_ERR_BADF;
     }
+    info->mtime_ns = 0;
     return fs->ops->dir_read(fs, dir, info);
 }
 

@@ -548,49 +548,6 @@ static int dir_next(qp_fs_t *fs, qp_fs_mdir_t *m, uint32_t *off, uint32_t *hops,
 
 // ---- Paths ----
 
-// Next path component after *p, skipping '.', and components cancelled by a later '..'
-// (resolved lexically, as littlefs does; '..' at the root stays at the root).
-static const char *next_name(const char **p, uint32_t *len) {
-    const char *s = *p;
-    for (;;) {
-        s += strspn(s, "/");
-        size_t n = strcspn(s, "/");
-        if (n == 0) {
-            *p = s;
-            return NULL;
-        }
-        if ((n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.')) {
-            s += n;
-            continue;
-        }
-        // Is this component undone by a '..' further on?
-        const char *t = s + n;
-        int depth = 1;
-        for (;;) {
-            t += strspn(t, "/");
-            size_t m = strcspn(t, "/");
-            if (m == 0) {
-                break;
-            }
-            if (m == 2 && t[0] == '.' && t[1] == '.') {
-                if (--depth == 0) {
-                    break;
-                }
-            } else if (!(m == 1 && t[0] == '.')) {
-                depth++;
-            }
-            t += m;
-        }
-        if (depth == 0) {
-            s = t + 2; // skip past the matching '..'
-            continue;
-        }
-        *p = s + n;
-        *len = (uint32_t)n;
-        return s;
-    }
-}
-
 static void root_entry(qp_fs_t *fs, lfs1_entry_t *e) {
     memset(e, 0, sizeof(*e));
     e->type = LFS1_T_DIR;
@@ -608,7 +565,7 @@ int qp_fs_lfs1_find(qp_fs_t *fs, const char *path, lfs1_lookup_t *l, const uint3
     l->is_root = true;
     l->name = NULL;
     l->nlen = 0;
-    const char *name = next_name(&p, &len);
+    const char *name = qp_fs_path_next(&p, &len);
     while (name) {
         if (l->e.type != LFS1_T_DIR) {
             return QP_ERR_NOTDIR;
@@ -625,7 +582,7 @@ int qp_fs_lfs1_find(qp_fs_t *fs, const char *path, lfs1_lookup_t *l, const uint3
         }
         const char *rest = p;
         uint32_t restlen;
-        bool last = next_name(&rest, &restlen) == NULL;
+        bool last = qp_fs_path_next(&rest, &restlen) == NULL;
         if (len > fs->name_max) {
             return QP_ERR_NAMETOOLONG;
         }
@@ -665,7 +622,7 @@ int qp_fs_lfs1_find(qp_fs_t *fs, const char *path, lfs1_lookup_t *l, const uint3
             break;
         }
         l->is_root = false;
-        name = next_name(&p, &len);
+        name = qp_fs_path_next(&p, &len);
     }
     return 0;
 }

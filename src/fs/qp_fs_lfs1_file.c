@@ -288,7 +288,7 @@ static int write_raw(qp_fs_t *fs, qp_fs_file_t *f, const uint8_t *data, uint32_t
 
 // Ends a write sequence: copies the rest of the old file after pos into the new blocks,
 // writes out the cache and makes the new list the file's (not yet committed) state.
-static int file_flush(qp_fs_t *fs, qp_fs_file_t *f) {
+int qp_fs_lfs1_file_flush(qp_fs_t *fs, qp_fs_file_t *f) {
     uint32_t B = fs->cfg->block_size;
     if (f->flags & QP_FS_F_READING) {
         qp_fs_bd_drop(&f->cache);
@@ -389,7 +389,7 @@ int qp_fs_lfs1_file_open(qp_fs_t *fs, qp_fs_file_t *file, const char *path, int 
 }
 
 int qp_fs_lfs1_file_sync(qp_fs_t *fs, qp_fs_file_t *f) {
-    int err = file_flush(fs, f);
+    int err = qp_fs_lfs1_file_flush(fs, f);
     if (err < 0) {
         f->flags |= QP_FS_F_ERRED;
         return err;
@@ -424,7 +424,7 @@ int qp_fs_lfs1_file_read(qp_fs_t *fs, qp_fs_file_t *f, void *buf, uint32_t size)
     uint32_t B = fs->cfg->block_size;
     uint8_t *data = buf;
     if (f->flags & QP_FS_F_WRITING) {
-        int err = file_flush(fs, f);
+        int err = qp_fs_lfs1_file_flush(fs, f);
         if (err < 0) {
             return err;
         }
@@ -458,7 +458,7 @@ int qp_fs_lfs1_file_read(qp_fs_t *fs, qp_fs_file_t *f, void *buf, uint32_t size)
 
 int qp_fs_lfs1_file_write(qp_fs_t *fs, qp_fs_file_t *f, const void *buf, uint32_t size) {
     if (f->flags & QP_FS_F_READING) {
-        int err = file_flush(fs, f);
+        int err = qp_fs_lfs1_file_flush(fs, f);
         if (err < 0) {
             return err;
         }
@@ -511,7 +511,7 @@ int32_t qp_fs_lfs1_file_seek(qp_fs_t *fs, qp_fs_file_t *f, int32_t off, int when
     if ((f->flags & QP_FS_F_WRITING) && (uint32_t)npos == f->pos) {
         return (int32_t)npos; // no move: keep writing into the same block
     }
-    int err = file_flush(fs, f);
+    int err = qp_fs_lfs1_file_flush(fs, f);
     if (err < 0) {
         return err;
     }
@@ -533,7 +533,7 @@ int qp_fs_lfs1_file_truncate(qp_fs_t *fs, qp_fs_file_t *f, uint32_t size) {
         return QP_ERR_INVAL;
     }
     if (size < old) {
-        int err = file_flush(fs, f);
+        int err = qp_fs_lfs1_file_flush(fs, f);
         if (err < 0) {
             return err;
         }

@@ -1,6 +1,7 @@
 // fs_testutil.c - see fs_testutil.h. Linked into every tests/unit/fs executable.
 #include "fs_testutil.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +13,27 @@ const fs_geom_t fs_geoms[] = {
     {"256/256/4096 cache 4096", 256, 256, 4096, 4096, 32},
 };
 const size_t fs_ngeoms = sizeof(fs_geoms) / sizeof(fs_geoms[0]);
+
+uint32_t fs_version = QP_FS_DISK_VERSION_LFS1;
+
+int fs_run_tests(const char *name, const struct CMUnitTest *tests, size_t count) {
+    static const struct {
+        uint32_t version;
+        const char *tag;
+    } versions[] = {{QP_FS_DISK_VERSION_LFS1, "lfs1"}, {QP_FS_DISK_VERSION_LFS2, "lfs2"}};
+    const char *only = getenv("QP_FS_VERSION"); // "1" or "2": run one version (debugging)
+    int failed = 0;
+    for (size_t v = 0; v < sizeof(versions) / sizeof(versions[0]); v++) {
+        if (only && only[0] != versions[v].tag[3]) {
+            continue;
+        }
+        char group[160];
+        snprintf(group, sizeof(group), "%s [%s]", name, versions[v].tag);
+        fs_version = versions[v].version;
+        failed += _cmocka_run_group_tests(group, tests, count, NULL, NULL);
+    }
+    return failed;
+}
 
 static int t_read(void *ctx, uint32_t block, uint32_t off, void *buf, uint32_t size) {
     tdev_t *d = ctx;
@@ -63,6 +85,7 @@ void tdev_open(tdev_t *d, const fs_geom_t *g, uint32_t block_count) {
     d->cfg.block_count = block_count;
     d->cfg.cache_size = g->cache_size;
     d->cfg.lookahead_size = g->lookahead_size;
+    d->cfg.disk_version = fs_version;
 }
 
 void tdev_close(tdev_t *d) {

@@ -1,5 +1,5 @@
-// fs_testutil.h - shared fixtures for the src/fs unit tests: the geometries every test
-// runs over, a test device (qp_flash's RAM NOR model behind its block-device adapter, plus
+// fs_testutil.h - shared fixtures for the src/fs unit tests: the on-disk versions and the
+// geometries every test runs over, a test device (qp_flash's RAM NOR model behind its block-device adapter, plus
 // optional bad-block injection), and file helpers that fail the cmocka test on error.
 #ifndef QP_FS_TESTUTIL_H
 #define QP_FS_TESTUTIL_H
@@ -23,6 +23,17 @@ typedef struct fs_geom {
 // EC600S 4096/4096/4096, then 16/16 and 256/256 with small and large caches and lookaheads.
 extern const fs_geom_t fs_geoms[];
 extern const size_t fs_ngeoms;
+
+// The on-disk version the current run formats and mounts (tdev_open puts it in the config).
+// fs_run_tests runs a test group once per version: littlefs v1, then v2 (2.1).
+extern uint32_t fs_version;
+int fs_run_tests(const char *name, const struct CMUnitTest *tests, size_t count);
+#define FS_RUN_TESTS(tests) \
+    fs_run_tests(__FILE__, tests, sizeof(tests) / sizeof((tests)[0]))
+static inline int fs_is_v2(void) { return fs_version != QP_FS_DISK_VERSION_LFS1; }
+// Blocks in use on an empty file system: v1 has the superblock pair and the root pair, v2
+// keeps the root in the superblock pair.
+static inline int fs_empty_blocks(void) { return fs_is_v2() ? 2 : 4; }
 
 #define TDEV_NO_BAD 0xffffffffu
 

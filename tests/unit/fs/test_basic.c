@@ -12,14 +12,14 @@ static void test_format_mount_every_geometry(void **state) {
         qp_fs_t fs;
         tdev_open(&d, &fs_geoms[g], 64);
         tdev_format_mount(&d, &fs);
-        // An empty littlefs v1 uses the superblock pair and the root pair.
-        assert_int_equal(qp_fs_size(&fs), 4);
+        // An empty littlefs v1 uses the superblock pair and the root pair; v2 one pair.
+        assert_int_equal(qp_fs_size(&fs), fs_empty_blocks());
         qp_fs_fsinfo_t info;
         assert_int_equal(qp_fs_fsinfo(&fs, &info), 0);
-        assert_int_equal(info.disk_version, QP_FS_DISK_VERSION_LFS1);
+        assert_int_equal(info.disk_version, fs_version);
         assert_int_equal(info.block_size, 4096);
         assert_int_equal(info.block_count, 64);
-        assert_int_equal(info.blocks_used, 4);
+        assert_int_equal(info.blocks_used, fs_empty_blocks());
         assert_int_equal(info.name_max, QP_FS_NAME_MAX);
         assert_int_equal(count_entries(&fs, "/"), 0);
         qp_fs_info_t st;
@@ -38,13 +38,34 @@ static void test_format_mount_every_geometry(void **state) {
 }
 
 static void test_superblock_layout(void **state) {
-    // Blocks 0 and 1 both hold the superblock entry of SPEC.md: type 0x2e, 20 bytes of data,
-    // root pair, block size, block count, version 1.1 and "littlefs" in place of a name.
+    // v1: blocks 0 and 1 both hold the superblock entry of SPEC.md: type 0x2e, 20 bytes of
+    // data, root pair, block size, block count, version 1.1 and "littlefs" in place of a name.
+    // v2: block 0 starts with revision 1, the superblock name tag (type 0x0ff, id 0, size 8,
+    // stored big-endian XOR 0xffffffff) and "littlefs" at offset 8, then the inline-struct tag
+    // with version 2.1, block size, block count, name max, file max and attr max.
     (void)state;
     tdev_t d;
     qp_fs_t fs;
     tdev_open(&d, &fs_geoms[0], 32);
     assert_int_equal(qp_fs_format(&fs, &d.cfg), 0);
+    if (fs_is_v2()) {
+        const uint8_t *p = d.mem;
+        assert_int_equal(p[0] | p[1] << 8, 1);
+        uint32_t tag = ((uint32_t)p[4] << 24 | (uint32_t)p[5] << 16 | (uint32_t)p[6] << 8 |
+                        p[7]) ^ 0xffffffffu;
+        assert_int_equal(tag, 0x0ff00008u);
+        assert_memory_equal(p + 8, "littlefs", 8);
+        uint32_t tag2 = ((uint32_t)p[16] << 24 | (uint32_t)p[17] << 16 |
+                         (uint32_t)p[18] << 8 | p[19]) ^ tag;
+        assert_int_equal(tag2, 0x20100018u); // inline struct, id 0, 24 bytes
+        assert_int_equal(p[20] | p[22] << 16, 0x00020001);
+        assert_int_equal(p[24] | p[25] << 8, 4096);
+        assert_int_equal(p[28], 32);
+        assert_int_equal(p[32], 255);
+        assert_int_equal(d.mem[4096] & d.mem[4097] & d.mem[4098] & d.mem[4099], 0xff);
+        tdev_close(&d);
+        return;
+    }
     for (int b = 0; b < 2; b++) {
         const uint8_t *p = d.mem + b * 4096;
         assert_int_equal(p[4], 52); // dir size: header 16 + entry 32 + CRC 4
@@ -71,9 +92,9 @@ static void test_unformatted_and_mismatched(void **state) {
     d.cfg.block_count = 31;
     assert_int_equal(qp_fs_mount(&fs, &d.cfg), QP_ERR_INVAL);
     d.cfg.block_count = 32;
-    d.cfg.disk_version = 0x00020000;
+    d.cfg.disk_version = 0x00030000;
     assert_int_equal(qp_fs_mount(&fs, &d.cfg), QP_ERR_NOTSUP);
-    d.cfg.disk_version = 0;
+    d.cfg.disk_version = fs_version;
     struct qp_fs_config bad = d.cfg;
     bad.prog_size = 3000;
     assert_int_equal(qp_fs_mount(&fs, &bad), QP_ERR_INVAL);
@@ -166,12 +187,100 @@ static void test_allocator_and_static_buffers(void **state) {
     tdev_close(&d);
 }
 
+// disk_version 0 at mount finds the version the partition holds; asking for the other one
+// finds no file system.
+static void test_version_detection(void **state) {
+    (void)state;
+    static const uint32_t versions[] = {QP_FS_DISK_VERSION_LFS1, QP_FS_DISK_VERSION_LFS2,
+                                        QP_FS_DISK_VERSION_LFS2_0};
+    for (size_t v = 0; v < 3; v++) {
+        tdev_t d;
+        qp_fs_t fs;
+        tdev_open(&d, &fs_geoms[fs_is_v2() ? 3 : 1], 32);
+        d.cfg.disk_version = versions[v];
+        assert_int_equal(qp_fs_format(&fs, &d.cfg), 0);
+        assert_int_equal(qp_fs_mount(&fs, &d.cfg), 0);
+        write_pattern(&fs, "/f", 5000, 3);
+        qp_fs_unmount(&fs);
+        d.cfg.disk_version = 0;
+        assert_int_equal(qp_fs_mount(&fs, &d.cfg), 0);
+        qp_fs_fsinfo_t info;
+        assert_int_equal(qp_fs_fsinfo(&fs, &info), 0);
+        assert_int_equal(info.disk_version, versions[v]);
+        check_pattern(&fs, "/f", 5000, 3);
+        write_pattern(&fs, "/g", 100, 4); // a v2.0 image stays v2.0
+        qp_fs_unmount(&fs);
+        d.cfg.disk_version = v == 0 ? QP_FS_DISK_VERSION_LFS2 : QP_FS_DISK_VERSION_LFS1;
+        assert_int_equal(qp_fs_mount(&fs, &d.cfg), QP_ERR_CORRUPT);
+        d.cfg.disk_version = v == 0 ? QP_FS_DISK_VERSION_LFS1 : QP_FS_DISK_VERSION_LFS2;
+        assert_int_equal(qp_fs_mount(&fs, &d.cfg), 0);
+        assert_int_equal(qp_fs_fsinfo(&fs, &info), 0);
+        assert_int_equal(info.disk_version, versions[v]);
+        check_pattern(&fs, "/g", 100, 4);
+        qp_fs_unmount(&fs);
+        tdev_close(&d);
+    }
+}
+
+// Custom attributes: v2 keeps them with the entry (through renames and compactions); stat
+// and dir_read report the mtime attribute; v1 has none.
+static void test_attributes(void **state) {
+    (void)state;
+    tdev_t d;
+    qp_fs_t fs;
+    tdev_open(&d, &fs_geoms[1], 64);
+    tdev_format_mount(&d, &fs);
+    write_pattern(&fs, "/f", 10, 1);
+    uint8_t t[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    if (!fs_is_v2()) {
+        assert_int_equal(qp_fs_setattr(&fs, "/f", QP_FS_ATTR_MTIME, t, 8), QP_ERR_NOTSUP);
+        assert_int_equal(qp_fs_getattr(&fs, "/f", QP_FS_ATTR_MTIME, t, 8), QP_ERR_NOTSUP);
+        qp_fs_unmount(&fs);
+        tdev_close(&d);
+        return;
+    }
+    uint8_t got[16];
+    assert_int_equal(qp_fs_getattr(&fs, "/f", QP_FS_ATTR_MTIME, got, 8), QP_ERR_NOENT);
+    assert_int_equal(qp_fs_setattr(&fs, "/f", QP_FS_ATTR_MTIME, t, 8), 0);
+    assert_int_equal(qp_fs_setattr(&fs, "/f", 0x74, "hello", 5), 0);
+    assert_int_equal(qp_fs_setattr(&fs, "/nope", 0x74, "x", 1), QP_ERR_NOENT);
+    uint8_t big[1100] = {0};
+    assert_int_equal(qp_fs_setattr(&fs, "/f", 9, big, sizeof(big)), QP_ERR_RANGE);
+    qp_fs_info_t info;
+    assert_int_equal(qp_fs_stat(&fs, "/f", &info), 0);
+    assert_true(info.mtime_ns == 0x0807060504030201ull);
+    // Many commits later (compactions), after a rename and a remount: still there.
+    for (int i = 0; i < 300; i++) {
+        write_pattern(&fs, "/other", 40, (uint32_t)i);
+    }
+    assert_int_equal(qp_fs_mkdir(&fs, "/d"), 0);
+    assert_int_equal(qp_fs_rename(&fs, "/f", "/d/g"), 0);
+    qp_fs_unmount(&fs);
+    assert_int_equal(qp_fs_mount(&fs, &d.cfg), 0);
+    assert_int_equal(qp_fs_getattr(&fs, "/d/g", QP_FS_ATTR_MTIME, got, sizeof(got)), 8);
+    assert_memory_equal(got, t, 8);
+    assert_int_equal(qp_fs_getattr(&fs, "/d/g", 0x74, got, 3), 5);
+    assert_memory_equal(got, "hel", 3);
+    qp_fs_dir_t dir;
+    assert_int_equal(qp_fs_dir_open(&fs, &dir, "/d"), 0);
+    assert_int_equal(qp_fs_dir_read(&fs, &dir, &info), 1);
+    assert_true(info.mtime_ns == 0x0807060504030201ull);
+    qp_fs_dir_close(&fs, &dir);
+    assert_int_equal(qp_fs_removeattr(&fs, "/d/g", 0x74), 0);
+    assert_int_equal(qp_fs_getattr(&fs, "/d/g", 0x74, got, 8), QP_ERR_NOENT);
+    check_pattern(&fs, "/d/g", 10, 1);
+    qp_fs_unmount(&fs);
+    tdev_close(&d);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_format_mount_every_geometry),
         cmocka_unit_test(test_superblock_layout),
         cmocka_unit_test(test_unformatted_and_mismatched),
         cmocka_unit_test(test_allocator_and_static_buffers),
+        cmocka_unit_test(test_version_detection),
+        cmocka_unit_test(test_attributes),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return FS_RUN_TESTS(tests);
 }

@@ -83,11 +83,65 @@ static void mount_and_exercise(tdev_t *d) {
     qp_fs_unmount(&fs);
 }
 
-// Blocks holding metadata (a valid-looking dir header), found by looking at the image.
+static uint32_t le32(const uint8_t *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint32_t be32(const uint8_t *p) {
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+// Blocks holding metadata, found by looking at the image: v1, a valid-looking dir header;
+// v2, a revision followed by a valid first tag.
 static bool looks_like_metadata(const uint8_t *p) {
+    if (fs_is_v2()) {
+        uint32_t tag = be32(p + 4) ^ 0xffffffffu;
+        return !(p[0] == 0xff && p[1] == 0xff) && !(tag & 0x80000000u) && (tag & 0x3ff) < 1024;
+    }
     uint32_t size = ((uint32_t)p[4] | (uint32_t)p[5] << 8 | (uint32_t)p[6] << 16 |
                      (uint32_t)p[7] << 24) & 0x7fffffff;
     return size >= 20 && size <= 4096;
+}
+
+// Bytes of a metadata block worth flipping: v1 its size field, v2 up to the last byte that
+// is not erased.
+static uint32_t metadata_used(const uint8_t *p) {
+    if (fs_is_v2()) {
+        uint32_t n = 4096;
+        while (n > 0 && p[n - 1] == 0xff) {
+            n--;
+        }
+        return n;
+    }
+    return (uint32_t)(p[4] | p[5] << 8) & 0x7fff;
+}
+
+// v2: walks the commits of a metadata block. Returns the end of the last valid commit and
+// the tag chain's state there (*ptag); *ctz_head gets the head of the first CTZ struct.
+static uint32_t v2_scan(const uint8_t *blk, uint32_t *ptag_out, uint32_t *ctz_head) {
+    uint32_t off = 4, ptag = 0xffffffffu, end = 0, eptag = 0;
+    while (off + 4 <= 4096) {
+        uint32_t tag = be32(blk + off) ^ ptag;
+        if (tag & 0x80000000u) {
+            break;
+        }
+        uint32_t size = tag & 0x3ff, dsize = 4 + (size == 0x3ff ? 0 : size);
+        if (off + dsize > 4096) {
+            break;
+        }
+        ptag = tag;
+        uint32_t type = (tag >> 20) & 0x7ff;
+        if ((type & 0x780) == 0x500) {
+            ptag ^= (type & 1u) << 31;
+            end = off + dsize;
+            eptag = ptag;
+        } else if (type == 0x202 && ctz_head && *ctz_head == 0xffffffffu) {
+            *ctz_head = blk[off + 4] | blk[off + 5] << 8;
+        }
+        off += dsize;
+    }
+    *ptag_out = eptag;
+    return end;
 }
 
 static void test_bit_flips_in_metadata(void **state) {
@@ -103,7 +157,7 @@ static void test_bit_flips_in_metadata(void **state) {
         if (!looks_like_metadata(blk)) {
             continue;
         }
-        uint32_t size = (uint32_t)(blk[4] | blk[5] << 8) & 0x7fff;
+        uint32_t size = metadata_used(blk);
         for (uint32_t off = 0; off < size; off += off < 24 ? 1 : 7) {
             memcpy(d.mem, pristine, d.size);
             d.mem[b * 4096 + off] ^= (uint8_t)(1u << (off % 8));
@@ -121,10 +175,14 @@ static void test_bit_flips_in_metadata(void **state) {
     d.mem[4096 + 20] ^= 1;
     qp_fs_t fs;
     assert_int_equal(qp_fs_mount(&fs, &d.cfg), QP_ERR_CORRUPT);
-    // One damaged superblock copy: the other one is used and everything is readable.
+    // One damaged superblock copy: the other one is used and everything is readable. In v2
+    // the superblock pair is also the root, so the damage goes to its older block.
     memcpy(d.mem, pristine, d.size);
-    d.mem[4096 + 20] ^= 1;
-    d.mem[20] ^= 0; // block 0 intact
+    uint32_t older = 1;
+    if (fs_is_v2() && (int32_t)(le32(d.mem) - le32(d.mem + 4096)) < 0) {
+        older = 0;
+    }
+    d.mem[older * 4096 + 20] ^= 1;
     assert_int_equal(qp_fs_mount(&fs, &d.cfg), 0);
     check_pattern(&fs, "/usr/lib/big", 20000, 2);
     qp_fs_unmount(&fs);
@@ -180,8 +238,57 @@ static void reseal(uint8_t *blk) {
     }
 }
 
+// v2: a commit appended to the newest block of the root pair makes its tail {0, 1}: the
+// threaded list becomes a cycle. Then the file's head block points at block 0.
+static void cycles_v2(void) {
+    tdev_t d;
+    tdev_open(&d, &fs_geoms[1], 32); // 16-byte programs: room after the last commit
+    qp_fs_t fs;
+    tdev_format_mount(&d, &fs);
+    write_pattern(&fs, "/f", 30000, 1);
+    qp_fs_unmount(&fs);
+    uint8_t *blk = d.mem;
+    if ((int32_t)(le32(d.mem + 4096) - le32(d.mem)) > 0) {
+        blk = d.mem + 4096;
+    }
+    uint8_t saved[4096];
+    memcpy(saved, blk, 4096);
+    uint32_t ptag, head = 0xffffffffu;
+    uint32_t off = v2_scan(blk, &ptag, &head);
+    assert_true(off > 0 && off + 64 < 4096 && head != 0xffffffffu);
+    uint32_t tail_tag = 0x60000000u | (0x3ffu << 10) | 8;
+    uint32_t crc_tag = 0x50000000u | (0x3ffu << 10) | 4;
+    uint8_t c[20] = {0};
+    uint32_t t = tail_tag ^ ptag;
+    c[0] = (uint8_t)(t >> 24), c[1] = (uint8_t)(t >> 16), c[2] = (uint8_t)(t >> 8);
+    c[3] = (uint8_t)t;
+    c[8] = 1; // tail {0, 1}
+    t = crc_tag ^ tail_tag;
+    c[12] = (uint8_t)(t >> 24), c[13] = (uint8_t)(t >> 16), c[14] = (uint8_t)(t >> 8);
+    c[15] = (uint8_t)t;
+    uint32_t crc = crc_lfs(c, 16);
+    for (int i = 0; i < 4; i++) {
+        c[16 + i] = (uint8_t)(crc >> (8 * i));
+    }
+    memcpy(blk + off, c, 20);
+    assert_int_equal(qp_fs_mount(&fs, &d.cfg), QP_ERR_CORRUPT);
+    memcpy(blk, saved, 4096);
+    assert_int_equal(qp_fs_mount(&fs, &d.cfg), 0);
+    qp_fs_info_t info;
+    assert_int_equal(qp_fs_stat(&fs, "/f", &info), 0);
+    qp_fs_unmount(&fs);
+    uint8_t *hb = d.mem + head * 4096;
+    hb[0] = hb[1] = hb[2] = hb[3] = 0;
+    mount_and_exercise(&d);
+    tdev_close(&d);
+}
+
 static void test_cycles_are_bounded(void **state) {
     (void)state;
+    if (fs_is_v2()) {
+        cycles_v2();
+        return;
+    }
     tdev_t d;
     tdev_open(&d, &fs_geoms[0], 32);
     qp_fs_t fs;
@@ -228,5 +335,5 @@ int main(void) {
         cmocka_unit_test(test_truncated_and_garbage),
         cmocka_unit_test(test_cycles_are_bounded),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return FS_RUN_TESTS(tests);
 }

@@ -257,5 +257,5 @@ int main(void) {
         cmocka_unit_test(test_rename),
         cmocka_unit_test(test_names_deep_and_many),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return FS_RUN_TESTS(tests);
 }

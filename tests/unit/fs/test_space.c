@@ -118,7 +118,8 @@ static void test_block_cycles_spread_wear(void **state) {
         qp_fs_unmount(&fs);
         assert_int_equal(qp_fs_mount(&fs, &d.cfg), 0);
         check_pattern(&fs, "/d/f", 10, 299);
-        assert_int_equal(qp_fs_size(&fs), 7); // nothing leaked by the moves
+        // Nothing leaked by the moves: /d's pair, and its 10-byte file (inline in v2).
+        assert_int_equal(qp_fs_size(&fs), fs_empty_blocks() + 2 + (fs_is_v2() ? 0 : 1));
         qp_fs_unmount(&fs);
         qp_flash_wear_summary(&d.flash, NULL, &max_wear[cycles], NULL);
         tdev_close(&d);
@@ -135,5 +136,5 @@ int main(void) {
         cmocka_unit_test(test_bad_blocks),
         cmocka_unit_test(test_block_cycles_spread_wear),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return FS_RUN_TESTS(tests);
 }

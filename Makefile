@@ -34,7 +34,7 @@ bench: setup
 stress: setup
 	@test -f build-asan/build.ninja || cmake --preset asan >/dev/null
 	@cmake --build --preset asan
-	@QP_STRESS=1 ctest --preset asan -L "fs|flash|patch|image" --timeout 3600
+	@QP_STRESS=1 ctest --preset asan -L "fs|flash|patch|image|fota" --timeout 3600
 
 install: build
 	@cmake --install build --prefix "$(PREFIX)"

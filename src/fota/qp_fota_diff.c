@@ -15,6 +15,7 @@
 #include "qp/qp_image.h"
 
 // Package header fields rewritten after measuring (SPEC-patch §3.1).
+#define PKG_SECTIONS 24u
 #define PKG_APPLY_RAM 28u
 #define PKG_BACKUP_SIZE 32u
 #define PKG_SHA 160u
@@ -297,6 +298,15 @@ int qp_fota_diff(const qp_fota_diff_config_t *cfg, const uint8_t *old_img, size_
             stats->old_space = osz;
             stats->new_space = nsz;
             stats->old_restarts = st.old_restarts;
+            // Stream records (SPEC-patch §3.3): {offset, size, raw_size, dict_size} x 3 at
+            // byte 40 of each 192-byte descriptor from byte 256.
+            uint32_t n = fota_le32(pkg + PKG_SECTIONS);
+            for (uint32_t i = 0; i < n; i++) {
+                for (uint32_t j = 0; j < 3u; j++) {
+                    uint32_t d = fota_le32(pkg + 256u + 192u * i + 40u + 16u * j + 12u);
+                    stats->dict_used = d > stats->dict_used ? d : stats->dict_used;
+                }
+            }
         }
         *out = pkg;
         *out_size = psz;

@@ -84,6 +84,23 @@ static int64_t common_len(const uint8_t *a, int64_t an, const uint8_t *b, int64_
     return i;
 }
 
+// memcmp of a common prefix, in 64-byte pieces: the same sign, but AddressSanitizer (whose
+// memcmp checks the whole length it is given, strict_memcmp) then checks only the pieces
+// actually compared; with whole-suffix lengths the search was quadratic under ASan.
+static int prefix_cmp(const uint8_t *a, const uint8_t *b, size_t n) {
+    while (n) {
+        size_t k = n < 64u ? n : 64u;
+        int c = memcmp(a, b, k);
+        if (c != 0) {
+            return c;
+        }
+        a += k;
+        b += k;
+        n -= k;
+    }
+    return 0;
+}
+
 // Longest match of nw[0..nn) in old (binary search over the suffix array).
 static int64_t longest(const saidx_t *sa, const uint8_t *old, int64_t on, const uint8_t *nw,
                        int64_t nn, int64_t *pos) {
@@ -96,7 +113,7 @@ static int64_t longest(const saidx_t *sa, const uint8_t *old, int64_t on, const 
         int64_t mid = lo + (hi - lo) / 2;
         int64_t a = sa[mid];
         int64_t n = on - a < nn ? on - a : nn;
-        if (memcmp(old + a, nw, (size_t)n) < 0) {
+        if (prefix_cmp(old + a, nw, (size_t)n) < 0) {
             lo = mid;
         } else {
             hi = mid;

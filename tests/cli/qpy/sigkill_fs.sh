@@ -26,7 +26,7 @@ for round in 1 2 3; do
     "$QPY" --device dev run writer.py > progress &
     pid=$!
     # Kill it mid-rewrite: once every file exists (bounded wait), then a moment later.
-    for i in $(seq 300); do grep -q written progress && break; sleep 0.1; done
+    for i in $(seq 300); do grep -qs written progress && break; sleep 0.1; done
     sleep 0.2
     kill -9 $pid
     { wait $pid; } 2>/dev/null || true

@@ -2,13 +2,7 @@
 # /usr/FotaFile.bin, fota_file.py (unchanged) writes and verifies it and restarts the module
 # (exit 3); the boot applies it in place, the module reports the new version and a module
 # only the new firmware has imports. fota_file_as_documented.py restarts without upgrading.
-FWGEN="$(dirname "$MKFW")/fwgen"
-OLD="$(dirname "$QPY")/../firmware/default.img"
-"$MKFW" extract "$OLD" x >/dev/null
-"$FWGEN" --variant 1 262144 cp2.bin
-cp -r x/app app2
-echo 'def hello(): return "only in V2"' > app2/newonly.py
-"$MKFW" create -o new.img --model EC600S --version EC600SCNAAR01A01M16_OCPU_PY_V2 --section cp=cp2.bin --section dsp=x/dsp.bin --section app=app2 >/dev/null
+. "$(dirname "$0")/v2image.inc"
 "$ADIFF" -q -l fs "$OLD" new.img FotaFile.bin
 cat > check.py <<'PY'
 import modem

@@ -4,13 +4,7 @@
 # until three kills landed while the apply was under way (the journal, which a finished
 # boot erases, is still in the flash) or the delay passes 2 s (then a line says so). The
 # delays grow geometrically, so a loaded machine (a slower apply) is still caught.
-FWGEN="$(dirname "$MKFW")/fwgen"
-OLD="$(dirname "$QPY")/../firmware/default.img"
-"$MKFW" extract "$OLD" x >/dev/null
-"$FWGEN" --variant 1 262144 cp2.bin
-cp -r x/app app2
-echo 'def hello(): return "only in V2"' > app2/newonly.py
-"$MKFW" create -o new.img --model EC600S --version EC600SCNAAR01A01M16_OCPU_PY_V2 --section cp=cp2.bin --section dsp=x/dsp.bin --section app=app2 >/dev/null
+. "$(dirname "$0")/v2image.inc"
 "$ADIFF" -q -l fp "$OLD" new.img FotaFile.bin
 cat > stage.py <<'PY'
 import fota, uos

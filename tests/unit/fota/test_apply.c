@@ -20,25 +20,13 @@
 #include "qp/qp_err.h"
 #include "qp/qp_flash.h"
 #include "qp/qp_fota.h"
+#include "qp/qp_fota_store.h"
 #include "qp/qp_image.h"
 
 typedef struct dev {
     qp_flash_t flash;
     qp_flash_part_t fw, bk;
 } fdev_t;
-
-static int part_read(void *ctx, uint32_t off, void *buf, uint32_t len) {
-    return qp_flash_part_read(ctx, off, buf, len);
-}
-static int part_prog(void *ctx, uint32_t off, const void *buf, uint32_t len) {
-    return qp_flash_part_program(ctx, off, buf, len);
-}
-static int part_erase(void *ctx, uint32_t off, uint32_t len) {
-    return qp_flash_part_erase(ctx, off, len);
-}
-static qp_patch_flash_t pf(qp_flash_part_t *p) {
-    return (qp_patch_flash_t){part_read, part_prog, part_erase, p, p->size, 4096};
-}
 
 #define FW_SIZE (512u * 1024u)
 #define BK_SIZE (512u * 1024u)
@@ -101,8 +89,8 @@ static qp_fota_apply_config_t config(fdev_t *d, pkg_t *k, counter_t *c) {
     a.pkg_read = pkg_read;
     a.pkg_ctx = k;
     a.pkg_size = k->size;
-    a.target = pf(&d->fw);
-    a.backup = pf(&d->bk);
+    a.target = qp_fota_part_flash(&d->fw);
+    a.backup = qp_fota_part_flash(&d->bk);
     a.model = "EC600S";
     if (c) {
         a.alloc = c_alloc;

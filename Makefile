@@ -1,10 +1,12 @@
 # Thin wrapper over CMake presets. The two commands a user needs:
 #   make demo   set up, build, create a demo device and run the seed examples
 #   make test   set up, build with sanitizers, run every test (ctest)
-# and: make bench (measurements), make stress (long fault campaigns), make install.
+# and: make bench (measurements), make stress (long fault campaigns), make fuzz (libFuzzer
+# campaigns, FUZZ_SECONDS per target), make test-valgrind (unit tests under memcheck),
+# make install.
 PREFIX ?= /usr/local
 
-.PHONY: all setup build test demo bench stress install clean
+.PHONY: all setup build test demo bench stress fuzz test-valgrind install clean
 
 all: build
 
@@ -34,10 +36,28 @@ bench: setup
 stress: setup
 	@test -f build-asan/build.ninja || cmake --preset asan >/dev/null
 	@cmake --build --preset asan
-	@QP_STRESS=1 ctest --preset asan -L "fs|flash|patch|image|fota" --timeout 3600
+	@QP_STRESS=1 ctest --preset asan -L "fs|flash|patch|image" --timeout 3600
+
+# Fuzz campaigns (not in CI): clang + libFuzzer + ASan/UBSan in build-fuzz/, each target of
+# fuzz/ for FUZZ_SECONDS (default 60), executions per target printed at the end.
+FUZZ_SECONDS ?= 60
+fuzz: setup
+	@scripts/setup.sh --fuzz
+	@test -f build-fuzz/build.ninja || cmake --preset fuzz >/dev/null
+	@cmake --build --preset fuzz --target fuzz_image fuzz_patch fuzz_fs fuzz_device \
+		fuzz_repl fuzz_mkcorpus
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh build-fuzz
+
+# The C unit tests, fault sweeps and fuzz replays under Valgrind memcheck (build-valgrind/,
+# no sanitizers); fails on any memcheck error or definite/indirect leak.
+test-valgrind: setup
+	@scripts/setup.sh --valgrind
+	@test -f build-valgrind/build.ninja || cmake --preset valgrind >/dev/null
+	@cmake --build --preset valgrind
+	@scripts/valgrind.py build-valgrind
 
 install: build
 	@cmake --install build --prefix "$(PREFIX)"
 
 clean:
-	rm -rf build build-asan build-release
+	rm -rf build build-asan build-release build-fuzz build-valgrind

@@ -6,6 +6,8 @@
 # machine has no package lists). The README says why each package is here.
 # `--bench` adds the peers `make bench` measures against; those are looked for as
 # commands, since a machine may have them from elsewhere (Node.js often is).
+# `--fuzz` adds clang and its libFuzzer/sanitizer runtimes for `make fuzz`, and
+# `--valgrind` adds Valgrind for `make test-valgrind`.
 set -eu
 
 # Build tools, then the libraries (one per job: see README "Dependencies").
@@ -18,6 +20,15 @@ python3-serial
 "
 # command:package pairs for `make bench`.
 bench_tools="bsdiff:bsdiff xdelta3:xdelta3 zstd:zstd node:nodejs npm:npm"
+# Debian packages for `make fuzz` (libFuzzer is in libclang-rt-14-dev) and
+# `make test-valgrind`.
+fuzz_packages="clang libclang-rt-14-dev"
+valgrind_packages="valgrind"
+
+case "${1:-}" in
+    --fuzz) packages="$packages $fuzz_packages" ;;
+    --valgrind) packages="$packages $valgrind_packages" ;;
+esac
 
 missing=""
 for p in $packages; do

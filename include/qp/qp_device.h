@@ -54,6 +54,13 @@ int qp_device_create(const char *dir, const qp_device_profile_t *profile, char *
 // @retval QP_ERR_ACCES/QP_ERR_IO the file cannot be read
 int qp_device_load(const char *dir, qp_device_profile_t *profile, char *msg, size_t msglen);
 
+// Parses and validates a profile held in memory: `len` bytes of JSON text (need not be
+// NUL-terminated). `name` is what messages call the source (NULL: "device.json").
+// qp_device_load() reads the file and calls this.
+// @retval QP_ERR_CORRUPT as qp_device_load()
+int qp_device_parse(const char *text, size_t len, const char *name,
+                    qp_device_profile_t *profile, char *msg, size_t msglen);
+
 // Writes `profile` to `dir`/device.json atomically (temporary file, fsync, rename), so a
 // crash leaves the old or the new profile.
 int qp_device_save(const char *dir, const qp_device_profile_t *profile, char *msg,

@@ -313,36 +313,24 @@ static int read_whole_file(const char *path, char **out, char *msg, size_t msgle
     return 0;
 }
 
-int qp_device_load(const char *dir, qp_device_profile_t *profile, char *msg, size_t msglen) {
-    char path[4096];
-    struct stat st;
-    if (stat(dir, &st) < 0) {
-        int err = errno_to_err(errno);
-        return qp_device_fail(err, msg, msglen, "%s: no device here (%s)", dir, qp_strerror(err));
-    }
-    if (!S_ISDIR(st.st_mode)) {
-        return qp_device_fail(QP_ERR_NOTDIR, msg, msglen, "%s: not a device directory", dir);
-    }
-    profile_path(path, sizeof path, dir);
-    char *text = NULL;
-    int err = read_whole_file(path, &text, msg, msglen);
-    if (err < 0) {
-        return err;
-    }
-    cJSON *root = cJSON_Parse(text);
+int qp_device_parse(const char *text, size_t len, const char *name,
+                     qp_device_profile_t *profile, char *msg, size_t msglen) {
+    const char *path = name ? name : QP_DEVICE_PROFILE_NAME;
+    // cJSON_ParseWithLength stops at `len`, so the text need not be NUL-terminated.
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
     if (!root) {
         // cJSON reports where parsing stopped; turn that into a line number.
-        const char *at = cJSON_GetErrorPtr();
+        const char *at = end ? end : cJSON_GetErrorPtr();
         int line = 1;
-        for (const char *c = text; at && c < at && *c; c++) {
+        for (const char *c = text; at && c < at && c < text + len; c++) {
             line += *c == '\n';
         }
-        free(text);
         return qp_device_fail(QP_ERR_CORRUPT, msg, msglen,
                               "%s: not valid JSON (near line %d)", path, line);
     }
-    free(text);
 
+    int err;
     qp_device_profile_t p;
     memset(&p, 0, sizeof p);
     if (!cJSON_IsObject(root)) {
@@ -390,5 +378,26 @@ int qp_device_load(const char *dir, qp_device_profile_t *profile, char *msg, siz
     err = 0;
 cleanup:
     cJSON_Delete(root);
+    return err;
+}
+
+int qp_device_load(const char *dir, qp_device_profile_t *profile, char *msg, size_t msglen) {
+    char path[4096];
+    struct stat st;
+    if (stat(dir, &st) < 0) {
+        int err = errno_to_err(errno);
+        return qp_device_fail(err, msg, msglen, "%s: no device here (%s)", dir, qp_strerror(err));
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        return qp_device_fail(QP_ERR_NOTDIR, msg, msglen, "%s: not a device directory", dir);
+    }
+    profile_path(path, sizeof path, dir);
+    char *text = NULL;
+    int err = read_whole_file(path, &text, msg, msglen);
+    if (err < 0) {
+        return err;
+    }
+    err = qp_device_parse(text, strlen(text), path, profile, msg, msglen);
+    free(text);
     return err;
 }

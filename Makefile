@@ -36,7 +36,7 @@ bench: setup
 stress: setup
 	@test -f build-asan/build.ninja || cmake --preset asan >/dev/null
 	@cmake --build --preset asan
-	@QP_STRESS=1 ctest --preset asan -L "fs|flash|patch|image" --timeout 3600
+	@QP_STRESS=1 ctest --preset asan -L "fs|flash|patch|image|fota" --timeout 3600
 
 # Fuzz campaigns (not in CI): clang + libFuzzer + ASan/UBSan in build-fuzz/, each target of
 # fuzz/ for FUZZ_SECONDS (default 60), executions per target printed at the end.

@@ -108,6 +108,7 @@ typedef struct qp_fota_diff_stats {
     uint32_t backup_size;    // recorded in the header (4096-byte sectors)
     uint32_t old_space, new_space; // uncompressed bytes diffed
     uint32_t old_restarts;   // decoder restarts in the measuring apply
+    uint32_t dict_used;      // largest LZMA2 dictionary of the package's streams
 } qp_fota_diff_stats_t;
 
 // Makes an image package turning image `old_img` into `new_img` (both complete system.img

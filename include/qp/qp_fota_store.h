@@ -23,6 +23,11 @@ typedef struct qp_fota_store {
     int started;
 } qp_fota_store_t;
 
+// A qp_patch flash area over a partition view (partition-relative offsets, the flash's
+// sector size): how the apply reaches the firmware and fota_pkg partitions. `part` must
+// outlive the returned descriptor.
+qp_patch_flash_t qp_fota_part_flash(qp_flash_part_t *part);
+
 // The device whose flash the fota module uses (set by the runtime at boot).
 void qp_fota_device_set(qp_flash_t *flash, const qp_flash_ptable_t *table);
 // @retval QP_ERR_NOENT none set

@@ -195,6 +195,26 @@ typedef struct qp_patch_flash {
     uint32_t sector_size;
 } qp_patch_flash_t;
 
+// Memory-backed helpers (qp_patch_mem.c) for host tools, tests and devices that hold a
+// package or a scratch area in RAM. No allocation: the caller owns the memory.
+//
+// A package or old image in memory: pass a qp_patch_mem_t as the ctx of qp_patch_mem_read.
+// A read past `size` is QP_ERR_RANGE.
+typedef struct qp_patch_mem {
+    const uint8_t *p;
+    uint32_t size;
+} qp_patch_mem_t;
+int qp_patch_mem_read(void *ctx, uint32_t off, void *buf, uint32_t len);
+
+// A flash area over `rf->mem` (`rf->size` bytes) with NOR semantics: programming ANDs bits
+// in, erasing sets 0xFF. Any access past `size` is QP_ERR_RANGE. `rf` must outlive the
+// returned descriptor.
+typedef struct qp_patch_ram_flash {
+    uint8_t *mem;
+    uint32_t size;
+} qp_patch_ram_flash_t;
+qp_patch_flash_t qp_patch_ram_flash(qp_patch_ram_flash_t *rf, uint32_t sector_size);
+
 typedef struct qp_patch_inplace_config {
     qp_patch_config_t patch;   // package callbacks, allocator, ram_limit, model (old_read
                                // is ignored: the target is the old data)

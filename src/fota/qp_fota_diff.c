@@ -15,6 +15,7 @@
 #include "qp/qp_image.h"
 
 // Package header fields rewritten after measuring (SPEC-patch §3.1).
+#define PKG_SECTIONS 24u
 #define PKG_APPLY_RAM 28u
 #define PKG_BACKUP_SIZE 32u
 #define PKG_SHA 160u
@@ -104,56 +105,6 @@ static void set_requirements(uint8_t *pkg, uint32_t size, uint32_t ram, uint32_t
     memcpy(pkg + PKG_SHA, md, 32);
 }
 
-// A RAM flash for the measuring apply.
-typedef struct ramf {
-    uint8_t *mem;
-    uint32_t size;
-} ramf_t;
-
-static int rf_read(void *ctx, uint32_t off, void *buf, uint32_t len) {
-    ramf_t *f = ctx;
-    if (off > f->size || len > f->size - off) {
-        return QP_ERR_RANGE;
-    }
-    memcpy(buf, f->mem + off, len);
-    return 0;
-}
-
-static int rf_prog(void *ctx, uint32_t off, const void *buf, uint32_t len) {
-    ramf_t *f = ctx;
-    if (off > f->size || len > f->size - off) {
-        return QP_ERR_RANGE;
-    }
-    const uint8_t *b = buf;
-    for (uint32_t i = 0; i < len; i++) {
-        f->mem[off + i] &= b[i];
-    }
-    return 0;
-}
-
-static int rf_erase(void *ctx, uint32_t off, uint32_t len) {
-    ramf_t *f = ctx;
-    if (off > f->size || len > f->size - off) {
-        return QP_ERR_RANGE;
-    }
-    memset(f->mem + off, 0xFF, len);
-    return 0;
-}
-
-typedef struct pkgsrc {
-    const uint8_t *p;
-    uint32_t size;
-} pkgsrc_t;
-
-static int pkg_read(void *ctx, uint32_t off, void *buf, uint32_t len) {
-    pkgsrc_t *s = ctx;
-    if (off > s->size || len > s->size - off) {
-        return QP_ERR_RANGE;
-    }
-    memcpy(buf, s->p + off, len);
-    return 0;
-}
-
 // Applies `pkg` in place over a RAM flash holding `old_img`; 0 when the result is new_img.
 static int host_apply(const uint8_t *pkg, uint32_t pkg_size, const uint8_t *old_img,
                       size_t old_len, const uint8_t *new_img, size_t new_len,
@@ -161,7 +112,7 @@ static int host_apply(const uint8_t *pkg, uint32_t pkg_size, const uint8_t *old_
     uint32_t big = (uint32_t)(old_len > new_len ? old_len : new_len);
     uint32_t tsize = (big + 4095u) / 4096u * 4096u;
     uint32_t bsize = 2u * tsize + (256u << 10);
-    ramf_t t = {malloc(tsize), tsize}, b = {malloc(bsize), bsize};
+    qp_patch_ram_flash_t t = {malloc(tsize), tsize}, b = {malloc(bsize), bsize};
     int err = 0;
     if (!t.mem || !b.mem) {
         err = QP_ERR_NOMEM;
@@ -169,14 +120,14 @@ static int host_apply(const uint8_t *pkg, uint32_t pkg_size, const uint8_t *old_
         memset(t.mem, 0xFF, tsize);
         memcpy(t.mem, old_img, old_len);
         memset(b.mem, 0xFF, bsize);
-        pkgsrc_t src = {pkg, pkg_size};
+        qp_patch_mem_t src = {pkg, pkg_size};
         qp_fota_apply_config_t c;
         memset(&c, 0, sizeof c);
-        c.pkg_read = pkg_read;
+        c.pkg_read = qp_patch_mem_read;
         c.pkg_ctx = &src;
         c.pkg_size = pkg_size;
-        c.target = (qp_patch_flash_t){rf_read, rf_prog, rf_erase, &t, tsize, 4096};
-        c.backup = (qp_patch_flash_t){rf_read, rf_prog, rf_erase, &b, bsize, 4096};
+        c.target = qp_patch_ram_flash(&t, 4096);
+        c.backup = qp_patch_ram_flash(&b, 4096);
         err = qp_fota_apply(&c, st, msg, msglen);
         if (err == 0 && memcmp(t.mem, new_img, new_len) != 0) {
             err = QP_ERR_IO;
@@ -297,6 +248,15 @@ int qp_fota_diff(const qp_fota_diff_config_t *cfg, const uint8_t *old_img, size_
             stats->old_space = osz;
             stats->new_space = nsz;
             stats->old_restarts = st.old_restarts;
+            // Stream records (SPEC-patch §3.3): {offset, size, raw_size, dict_size} x 3 at
+            // byte 40 of each 192-byte descriptor from byte 256.
+            uint32_t n = fota_le32(pkg + PKG_SECTIONS);
+            for (uint32_t i = 0; i < n; i++) {
+                for (uint32_t j = 0; j < 3u; j++) {
+                    uint32_t d = fota_le32(pkg + 256u + 192u * i + 40u + 16u * j + 12u);
+                    stats->dict_used = d > stats->dict_used ? d : stats->dict_used;
+                }
+            }
         }
         *out = pkg;
         *out_size = psz;

@@ -105,6 +105,12 @@ static int part_erase(void *ctx, uint32_t off, uint32_t len) {
     return qp_flash_part_erase(ctx, off, len);
 }
 
+qp_patch_flash_t qp_fota_part_flash(qp_flash_part_t *part) {
+    qp_patch_flash_t f = {part_read, part_prog, part_erase, part, part->size,
+                          part->flash->sector_size};
+    return f;
+}
+
 typedef struct pkgview {
     qp_flash_part_t *part;
     uint32_t base;
@@ -129,9 +135,8 @@ static void apply_config(qp_fota_store_t *s, uint32_t size, pkgview_t *v,
     c->pkg_read = pkg_read;
     c->pkg_ctx = v;
     c->pkg_size = size;
-    c->target = (qp_patch_flash_t){part_read, part_prog, part_erase, &s->fw, s->fw.size,
-                                   s->sector};
-    c->backup = (qp_patch_flash_t){part_read, part_prog, part_erase, bk, bk->size, s->sector};
+    c->target = qp_fota_part_flash(&s->fw);
+    c->backup = qp_fota_part_flash(bk);
     c->ram_limit = QP_FOTA_RAM_LIMIT;
 }
 

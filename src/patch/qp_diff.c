@@ -84,6 +84,23 @@ static int64_t common_len(const uint8_t *a, int64_t an, const uint8_t *b, int64_
     return i;
 }
 
+// memcmp of a common prefix, in 64-byte pieces: the same sign, but AddressSanitizer (whose
+// memcmp checks the whole length it is given, strict_memcmp) then checks only the pieces
+// actually compared; with whole-suffix lengths the search was quadratic under ASan.
+static int prefix_cmp(const uint8_t *a, const uint8_t *b, size_t n) {
+    while (n) {
+        size_t k = n < 64u ? n : 64u;
+        int c = memcmp(a, b, k);
+        if (c != 0) {
+            return c;
+        }
+        a += k;
+        b += k;
+        n -= k;
+    }
+    return 0;
+}
+
 // Longest match of nw[0..nn) in old (binary search over the suffix array).
 static int64_t longest(const saidx_t *sa, const uint8_t *old, int64_t on, const uint8_t *nw,
                        int64_t nn, int64_t *pos) {
@@ -96,7 +113,7 @@ static int64_t longest(const saidx_t *sa, const uint8_t *old, int64_t on, const 
         int64_t mid = lo + (hi - lo) / 2;
         int64_t a = sa[mid];
         int64_t n = on - a < nn ? on - a : nn;
-        if (memcmp(old + a, nw, (size_t)n) < 0) {
+        if (prefix_cmp(old + a, nw, (size_t)n) < 0) {
             lo = mid;
         } else {
             hi = mid;
@@ -371,41 +388,6 @@ out:
 // Self-check: the package applied in a simulated flash, in place
 // ---------------------------------------------------------------------------------------
 
-typedef struct ramflash {
-    uint8_t *mem;
-    uint32_t size;
-} ramflash_t;
-
-static int rf_read(void *ctx, uint32_t off, void *buf, uint32_t len) {
-    ramflash_t *f = ctx;
-    if (off > f->size || len > f->size - off) {
-        return QP_ERR_RANGE;
-    }
-    memcpy(buf, f->mem + off, len);
-    return 0;
-}
-
-static int rf_prog(void *ctx, uint32_t off, const void *buf, uint32_t len) {
-    ramflash_t *f = ctx;
-    if (off > f->size || len > f->size - off) {
-        return QP_ERR_RANGE;
-    }
-    const uint8_t *b = buf;
-    for (uint32_t i = 0; i < len; i++) {
-        f->mem[off + i] &= b[i];
-    }
-    return 0;
-}
-
-static int rf_erase(void *ctx, uint32_t off, uint32_t len) {
-    ramflash_t *f = ctx;
-    if (off > f->size || len > f->size - off) {
-        return QP_ERR_RANGE;
-    }
-    memset(f->mem + off, 0xFF, len);
-    return 0;
-}
-
 // The differ measures with malloc explicitly, so it also works over a QP_NO_MALLOC build of
 // the apply library.
 static void *host_alloc(void *ctx, size_t size) {
@@ -416,20 +398,6 @@ static void *host_alloc(void *ctx, size_t size) {
 static void host_free(void *ctx, void *ptr) {
     (void)ctx;
     free(ptr);
-}
-
-typedef struct memsrc {
-    const uint8_t *p;
-    uint32_t size;
-} memsrc_t;
-
-static int mem_read(void *ctx, uint32_t off, void *buf, uint32_t len) {
-    memsrc_t *m = ctx;
-    if (off > m->size || len > m->size - off) {
-        return QP_ERR_RANGE;
-    }
-    memcpy(buf, m->p + off, len);
-    return 0;
 }
 
 // Raw packages: applies in place on a RAM flash holding OLD, measuring RAM and backup.
@@ -443,7 +411,7 @@ static int measure_raw(const uint8_t *pkg, uint32_t pkg_size, const uint8_t *old
     }
     uint32_t steps = (new_size + block - 1u) / block;
     uint32_t bsize = qp_patch_journal_size(steps, 4096) + tsize + block;
-    ramflash_t t = {malloc(tsize), tsize}, b = {malloc(bsize), bsize};
+    qp_patch_ram_flash_t t = {malloc(tsize), tsize}, b = {malloc(bsize), bsize};
     int err = 0;
     if (!t.mem || !b.mem) {
         err = QP_ERR_NOMEM;
@@ -452,16 +420,16 @@ static int measure_raw(const uint8_t *pkg, uint32_t pkg_size, const uint8_t *old
     memset(t.mem, 0xFF, tsize);
     memcpy(t.mem, old, old_size);
     memset(b.mem, 0xFF, bsize);
-    memsrc_t src = {pkg, pkg_size};
+    qp_patch_mem_t src = {pkg, pkg_size};
     qp_patch_inplace_config_t c;
     memset(&c, 0, sizeof c);
-    c.patch.pkg_read = mem_read;
+    c.patch.pkg_read = qp_patch_mem_read;
     c.patch.pkg_ctx = &src;
     c.patch.pkg_size = pkg_size;
     c.patch.alloc = host_alloc;
     c.patch.free = host_free;
-    c.target = (qp_patch_flash_t){rf_read, rf_prog, rf_erase, &t, tsize, 4096};
-    c.backup = (qp_patch_flash_t){rf_read, rf_prog, rf_erase, &b, bsize, 4096};
+    c.target = qp_patch_ram_flash(&t, 4096);
+    c.backup = qp_patch_ram_flash(&b, 4096);
     qp_patch_inplace_stats_t st;
     err = qp_patch_inplace_apply(&c, &st);
     if (err == 0 && memcmp(t.mem, nw, new_size) != 0) {
@@ -483,13 +451,13 @@ out:
 static int measure_image(const uint8_t *pkg, uint32_t pkg_size, const uint8_t *old,
                          uint32_t old_size, const uint8_t *nw, uint32_t new_size,
                          uint32_t *ram, uint32_t *backup) {
-    memsrc_t src = {pkg, pkg_size}, os = {old, old_size};
+    qp_patch_mem_t src = {pkg, pkg_size}, os = {old, old_size};
     qp_patch_config_t c;
     memset(&c, 0, sizeof c);
-    c.pkg_read = mem_read;
+    c.pkg_read = qp_patch_mem_read;
     c.pkg_ctx = &src;
     c.pkg_size = pkg_size;
-    c.old_read = mem_read;
+    c.old_read = qp_patch_mem_read;
     c.old_ctx = &os;
     c.alloc = host_alloc;
     c.free = host_free;

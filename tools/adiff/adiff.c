@@ -277,6 +277,28 @@ int main(int argc, char **argv) {
     uint32_t psz = 0;
     qp_fota_diff_stats_t st;
     char msg[256];
+    // The encoder for NEW.img's sections is a floor no patch dictionary lowers: refuse a
+    // budget under it before diffing (an unparsable NEW.img is left to qp_fota_diff).
+    static const char ram_msg[] =
+        "the update needs at least %llu bytes of RAM on the module, over the budget of %u "
+        "bytes (most of it is the LZMA encoder for NEW.img's settings: make it with a "
+        "smaller dictionary, mkfw --dict)";
+    qp_image_info_t *ni = budget ? malloc(sizeof *ni) : NULL;
+    if (ni && qp_image_parse_header(ni, new_img, new_len, NULL) == 0) {
+        uint64_t floor = 0;
+        for (uint32_t i = 0; i < ni->section_count; i++) {
+            uint64_t enc = 0;
+            if (qp_image_memusage(&ni->sections[i].params, &enc, NULL) == 0 && enc > floor) {
+                floor = enc;
+            }
+        }
+        if (floor > budget) {
+            free(ni);
+            rc = die(EXIT_RAM, ram_msg, (unsigned long long)floor, budget);
+            goto out;
+        }
+    }
+    free(ni);
     // With a budget, smaller patch dictionaries until the apply fits (SPEC-patch §8.5).
     for (uint32_t dict = 1u << 20;; dict /= 2) {
         cfg.dict_max = dict;
@@ -297,12 +319,12 @@ int main(int argc, char **argv) {
         }
         qp_diff_free(pkg);
         pkg = NULL;
+        // Dictionaries above the largest the streams used change nothing: skip them.
+        while (dict > 4096u && dict / 2u >= st.dict_used) {
+            dict /= 2;
+        }
         if (dict <= 4096u) {
-            rc = die(EXIT_RAM,
-                     "the update needs %u bytes of RAM on the module, over the budget of %u "
-                     "bytes (most of it is the LZMA encoder for NEW.img's settings: make "
-                     "it with a smaller dictionary, mkfw --dict)",
-                     st.apply_ram, budget);
+            rc = die(EXIT_RAM, ram_msg, (unsigned long long)st.apply_ram, budget);
             goto out;
         }
     }

@@ -11,7 +11,8 @@ mkdir d
 mkfifo in
 "$QPY" --device dev repl < in > out &
 exec 3> in
-sleep 0.5
+# Wait (bounded) until the module is up: its prompt is out.
+for i in $(seq 300); do grep -q '>>>' out && break; sleep 0.1; done
 "$QPY" --device dev fs ls 2> locked.txt || echo "exit $?"
 sed 's|^qpy: .*dev/flash.img|qpy: dev/flash.img|' locked.txt
 exec 3>&-

@@ -7,7 +7,9 @@ mkfifo in
 pid=$!
 exec 3> in
 printf 'while True: pass\n\n' >&3
-sleep 1
+# Wait (bounded) until the loop runs: both lines echoed, then a moment.
+for i in $(seq 300); do [ "$(grep -c '^\.\.\. ' out)" -ge 1 ] && break; sleep 0.1; done
+sleep 0.3
 kill -INT $pid
 sleep 0.5
 printf 'print("after")\n' >&3

@@ -8,6 +8,8 @@ while True:
     with open("/usr/f%d.txt" % (i % 20), "w") as f:
         f.write(("%06d" % i) * 100)
     i += 1
+    if i == 20:
+        print("all written once")
 PY
 cat > check.py <<'PY'
 import uos
@@ -21,9 +23,11 @@ for name in uos.listdir("/usr"):
 print("files:", files, "damaged:", bad)
 PY
 for round in 1 2 3; do
-    "$QPY" --device dev run writer.py &
+    "$QPY" --device dev run writer.py > progress &
     pid=$!
-    sleep 1
+    # Kill it mid-rewrite: once every file exists (bounded wait), then a moment later.
+    for i in $(seq 300); do grep -qs written progress && break; sleep 0.1; done
+    sleep 0.2
     kill -9 $pid
     { wait $pid; } 2>/dev/null || true
     "$QPY" --device dev run check.py

@@ -7,7 +7,7 @@ printf 'import utime\nprint("running")\nutime.sleep(2)\n' > sleep.py
 "$QPY" --device dev run sleep.py > module.out &
 module=$!
 i=0
-until grep -q running module.out; do
+until grep -qs running module.out; do
     sleep 0.05
     i=$((i + 1))
     [ $i -lt 600 ] || break

@@ -18,7 +18,10 @@ _thread.start_new_thread(waiter, ())
 utime.sleep_ms(50)
 print(got)
 sem.release()
-utime.sleep_ms(50)
+for _ in range(500):  # bounded wait (5 s) for the waiter to wake
+    if got:
+        break
+    utime.sleep_ms(10)
 print(got, sem.getCnt())
 sem.release()
 sem.release()

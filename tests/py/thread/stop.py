@@ -11,11 +11,19 @@ def spin():
         utime.sleep_ms(1)
 
 
+def wait_stopped(tid):
+    # Bounded wait (5 s): fixed sleeps are not enough on a loaded machine.
+    for _ in range(500):
+        if not _thread.threadIsRunning(tid):
+            return
+        utime.sleep_ms(10)
+
+
 tid = _thread.start_new_thread(spin, ())
 utime.sleep_ms(30)
 print(_thread.threadIsRunning(tid))
 print(_thread.stop_thread(tid))
-utime.sleep_ms(50)
+wait_stopped(tid)
 print(_thread.threadIsRunning(tid))
 try:
     _thread.stop_thread(_thread.get_ident())
@@ -34,6 +42,5 @@ def self_stop(results):
 
 
 results = []
-_thread.start_new_thread(self_stop, (results,))
-utime.sleep_ms(50)
+wait_stopped(_thread.start_new_thread(self_stop, (results,)))
 print(results)

@@ -11,6 +11,9 @@ class Fails:
         return "<function fails>"
 
 
-_thread.start_new_thread(Fails(), ())
-utime.sleep_ms(100)
+tid = _thread.start_new_thread(Fails(), ())
+for _ in range(500):  # bounded wait (5 s): the report comes first, then main goes on
+    if not _thread.threadIsRunning(tid):
+        break
+    utime.sleep_ms(10)
 print("main goes on")

@@ -1,8 +1,10 @@
 // test_apply.c - the in-place apply of image packages (src/fota, SPEC-patch §8): round trips
 // on generated images (a section that grows into the next, a new section, a removed one),
-// the RAM cap enforced by a counting allocator, resume after a stop at every flash write,
-// a power-cut sweep at every flash operation k = 1..N on a small image (QP_STRESS=1: twice
-// per run, sampled, on a larger one), and bad packages refused with the target untouched.
+// the RAM cap enforced by a counting allocator, resume after a stop at flash writes, a
+// power-cut sweep at every flash operation k = 1..N on a small image, and bad packages
+// refused with the target untouched. The default (CI) run keeps images small and makes the
+// common pair once; QP_STRESS=1 (make stress) adds the stop at every write, the full sweep on
+// a medium image and a sampled two-cut sweep on a large one.
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,81 +15,18 @@
 
 #include <cmocka.h>
 
-#include "fwgen.h"
+#include "fota_testutil.h"
 #include "qp/qp_diff.h"
 #include "qp/qp_err.h"
 #include "qp/qp_flash.h"
 #include "qp/qp_fota.h"
+#include "qp/qp_fota_store.h"
 #include "qp/qp_image.h"
-
-typedef struct img {
-    uint8_t *p;
-    size_t len;
-} img_t;
-
-static int img_write(void *ctx, const void *buf, size_t len) {
-    img_t *m = ctx;
-    uint8_t *n = realloc(m->p, m->len + len);
-    if (!n) {
-        return QP_ERR_NOMEM;
-    }
-    memcpy(n + m->len, buf, len);
-    m->p = n;
-    m->len += len;
-    return 0;
-}
-
-// An image of `cp_size` bytes of pseudo firmware of release `variant`, a dsp section and an
-// app section with `app_files` distinct text chunks; `extra` adds a section "extra".
-static img_t make_image(const char *version, uint32_t cp_size, uint32_t variant,
-                        int app_files, int extra) {
-    qp_image_builder_t b;
-    qp_image_builder_init(&b);
-    assert_int_equal(qp_image_builder_open(&b, NULL, "EC600S", version), 0);
-    uint8_t *cp = malloc(cp_size);
-    assert_non_null(cp);
-    assert_int_equal(fwgen_make(cp, cp_size, 1, variant), cp_size);
-    assert_int_equal(qp_image_builder_add(&b, "cp", cp, cp_size, NULL), 0);
-    uint32_t dsp_size = cp_size / 4;
-    assert_int_equal(fwgen_make(cp, dsp_size, 2, variant ? 1 : 0), dsp_size);
-    assert_int_equal(qp_image_builder_add(&b, "dsp", cp, dsp_size, NULL), 0);
-    char text[8192];
-    size_t n = 0;
-    for (int i = 0; i < app_files && n + 100 < sizeof text; i++) {
-        n += (size_t)snprintf(text + n, sizeof text - n, "def f%d(x):\n    return x * %d\n", i,
-                              i + 7);
-    }
-    qp_image_section_opts_t o = {0};
-    o.bcj = QP_IMAGE_BCJ_NONE;
-    assert_int_equal(qp_image_builder_add(&b, "app", text, n, &o), 0);
-    if (extra) {
-        assert_int_equal(fwgen_make(cp, 5000, 9, 0), 5000);
-        assert_int_equal(qp_image_builder_add(&b, "extra", cp, 5000, NULL), 0);
-    }
-    free(cp);
-    img_t m = {NULL, 0};
-    assert_int_equal(qp_image_builder_write(&b, img_write, &m), 0);
-    qp_image_builder_close(&b);
-    return m;
-}
 
 typedef struct dev {
     qp_flash_t flash;
     qp_flash_part_t fw, bk;
 } fdev_t;
-
-static int part_read(void *ctx, uint32_t off, void *buf, uint32_t len) {
-    return qp_flash_part_read(ctx, off, buf, len);
-}
-static int part_prog(void *ctx, uint32_t off, const void *buf, uint32_t len) {
-    return qp_flash_part_program(ctx, off, buf, len);
-}
-static int part_erase(void *ctx, uint32_t off, uint32_t len) {
-    return qp_flash_part_erase(ctx, off, len);
-}
-static qp_patch_flash_t pf(qp_flash_part_t *p) {
-    return (qp_patch_flash_t){part_read, part_prog, part_erase, p, p->size, 4096};
-}
 
 #define FW_SIZE (512u * 1024u)
 #define BK_SIZE (512u * 1024u)
@@ -150,8 +89,8 @@ static qp_fota_apply_config_t config(fdev_t *d, pkg_t *k, counter_t *c) {
     a.pkg_read = pkg_read;
     a.pkg_ctx = k;
     a.pkg_size = k->size;
-    a.target = pf(&d->fw);
-    a.backup = pf(&d->bk);
+    a.target = qp_fota_part_flash(&d->fw);
+    a.backup = qp_fota_part_flash(&d->bk);
     a.model = "EC600S";
     if (c) {
         a.alloc = c_alloc;
@@ -180,6 +119,11 @@ typedef struct pair {
     qp_fota_diff_stats_t st;
 } pair_t;
 
+static int stress(void) {
+    const char *s = getenv("QP_STRESS");
+    return s && *s && strcmp(s, "0") != 0;
+}
+
 static void make_pair(pair_t *p, uint32_t cp_size, int extra_old, int extra_new) {
     p->old = make_image("V1.0", cp_size, 0, 10, extra_old);
     p->new_ = make_image("V2.0-NEW", cp_size + cp_size / 8, 3, 30, extra_new);
@@ -197,9 +141,30 @@ static void free_pair(pair_t *p) {
     qp_diff_free(p->pkg.p);
 }
 
-static void roundtrip(int extra_old, int extra_new) {
-    pair_t p;
-    make_pair(&p, 96 * 1024, extra_old, extra_new);
+// The pair most tests use (64 KiB of cp), made once per run: making a pair diffs with three
+// filters and applies twice, which is most of a test's time.
+static pair_t common_pair;
+static int common_made;
+
+static pair_t *common(void) {
+    if (!common_made) {
+        make_pair(&common_pair, 64 * 1024, 0, 0);
+        common_made = 1;
+    }
+    return &common_pair;
+}
+
+static int common_teardown(void **state) {
+    (void)state;
+    if (common_made) {
+        free_pair(&common_pair);
+        common_made = 0;
+    }
+    return 0;
+}
+
+static void roundtrip_pair(pair_t *pp) {
+    pair_t p = *pp;
     fdev_t d;
     dev_open(&d, &p.old);
     counter_t c = {0};
@@ -219,24 +184,29 @@ static void roundtrip(int extra_old, int extra_new) {
     assert_int_equal(st.complete, 1);
     assert_int_equal(st.flash_ops, 0);
     qp_flash_close(&d.flash);
+}
+
+static void roundtrip(uint32_t cp_size, int extra_old, int extra_new) {
+    pair_t p;
+    make_pair(&p, cp_size, extra_old, extra_new);
+    roundtrip_pair(&p);
     free_pair(&p);
 }
 
 static void test_roundtrip(void **state) {
     (void)state;
-    roundtrip(0, 0);
+    roundtrip_pair(common());
 }
 
 static void test_roundtrip_sections_added_removed(void **state) {
     (void)state;
-    roundtrip(0, 1);
-    roundtrip(1, 0);
+    roundtrip(32 * 1024, 0, 1);
+    roundtrip(32 * 1024, 1, 0);
 }
 
 static void test_ram_cap(void **state) {
     (void)state;
-    pair_t p;
-    make_pair(&p, 96 * 1024, 0, 0);
+    pair_t p = *common();
     fdev_t d;
     dev_open(&d, &p.old);
     // A device granting less than the package needs refuses before touching anything.
@@ -259,14 +229,15 @@ static void test_ram_cap(void **state) {
     printf("# apply_ram %u, peak %zu, backup %u, package %u\n", p.st.apply_ram, c.peak,
            p.st.backup_size, p.pkg.size);
     qp_flash_close(&d.flash);
-    free_pair(&p);
 }
 
-// Stop (as a SIGKILL would) before flash writes in turn; the next run finishes.
+// Stop (as a SIGKILL would) before flash writes in turn; the next run finishes. The default
+// run stops before every 7th write (the power-cut sweep below covers every operation);
+// QP_STRESS=1 before every write.
 static void test_stop_resume(void **state) {
     (void)state;
     pair_t p;
-    make_pair(&p, 48 * 1024, 0, 1);
+    make_pair(&p, 24 * 1024, 0, 1);
     fdev_t d;
     dev_open(&d, &p.old);
     qp_fota_apply_config_t a = config(&d, &p.pkg, NULL);
@@ -275,8 +246,8 @@ static void test_stop_resume(void **state) {
     uint32_t n = st.flash_ops;
     qp_flash_close(&d.flash);
     assert_true(n > 10);
-    // Every third write (the power-cut sweep below covers every operation).
-    for (uint32_t k = 1; k <= n; k += 3) {
+    uint32_t stride = stress() ? 1u : 7u;
+    for (uint32_t k = 1; k <= n; k += stride) {
         dev_open(&d, &p.old);
         a = config(&d, &p.pkg, NULL);
         a.stop_after = k;
@@ -286,17 +257,24 @@ static void test_stop_resume(void **state) {
         assert_holds(&d, &p.new_);
         qp_flash_close(&d.flash);
     }
+    printf("# stop/resume: %u flash writes, stride %u\n", n, stride);
     free_pair(&p);
 }
 
+// Cuts power at flash operation k for k = 1, 1 + stride, ... (with `twice`, a second cut
+// during the run after), then runs until done: the target must end holding NEW.
 static void sweep(pair_t *p, uint32_t stride, int twice) {
     fdev_t d;
     dev_open(&d, &p->old);
     qp_fota_apply_config_t a = config(&d, &p->pkg, NULL);
+    qp_fota_apply_stats_t st;
     uint64_t before = qp_flash_op_count(&d.flash);
-    assert_int_equal(qp_fota_apply(&a, NULL, NULL, 0), 0);
+    assert_int_equal(qp_fota_apply(&a, &st, NULL, 0), 0);
     uint64_t n = qp_flash_op_count(&d.flash) - before;
     qp_flash_close(&d.flash);
+    // The image must be large enough to need backups and carries, or the sweep proves little.
+    assert_true(st.backups > 0);
+    assert_true(st.blocks_written >= 3);
     for (uint64_t k = 1; k <= n; k += stride) {
         dev_open(&d, &p->old);
         a = config(&d, &p->pkg, NULL);
@@ -316,17 +294,24 @@ static void sweep(pair_t *p, uint32_t stride, int twice) {
         assert_holds(&d, &p->new_);
         qp_flash_close(&d.flash);
     }
-    printf("# power-cut sweep: %llu flash operations, stride %u%s\n", (unsigned long long)n,
-           stride, twice ? ", two cuts" : "");
+    printf("# power-cut sweep: %llu flash operations (%u units, %u blocks, %u backups), "
+           "stride %u%s\n",
+           (unsigned long long)n, st.units, st.blocks_written, st.backups, stride,
+           twice ? ", two cuts" : "");
 }
 
+// Every flash operation k = 1..N on a small image; QP_STRESS=1 also on a medium one, and
+// sampled with two cuts per run on a large one.
 static void test_powercut_sweep(void **state) {
     (void)state;
     pair_t p;
-    make_pair(&p, 40 * 1024, 0, 0);
+    make_pair(&p, 16 * 1024, 0, 0);
     sweep(&p, 1, 0);
     free_pair(&p);
-    if (getenv("QP_STRESS")) {
+    if (stress()) {
+        make_pair(&p, 40 * 1024, 0, 1);
+        sweep(&p, 1, 0);
+        free_pair(&p);
         make_pair(&p, 600 * 1024, 0, 1);
         sweep(&p, 7, 1);
         free_pair(&p);
@@ -356,7 +341,7 @@ static void expect_refused(pair_t *p, pkg_t *k, const img_t *installed, const ch
 static void test_bad_packages(void **state) {
     (void)state;
     pair_t p;
-    make_pair(&p, 48 * 1024, 0, 0);
+    make_pair(&p, 24 * 1024, 0, 0);
     pkg_t k = {malloc(p.pkg.size), p.pkg.size};
     assert_non_null(k.p);
     // Bit flip in the streams.
@@ -381,8 +366,7 @@ static void test_bad_packages(void **state) {
 
 static void test_backup_too_small(void **state) {
     (void)state;
-    pair_t p;
-    make_pair(&p, 96 * 1024, 0, 0);
+    pair_t p = *common();
     fdev_t d;
     dev_open(&d, &p.old);
     qp_fota_apply_config_t a = config(&d, &p.pkg, NULL);
@@ -395,7 +379,6 @@ static void test_backup_too_small(void **state) {
     assert_int_equal(qp_fota_apply(&a, NULL, msg, sizeof msg), 0);
     assert_holds(&d, &p.new_);
     qp_flash_close(&d.flash);
-    free_pair(&p);
 }
 
 int main(void) {
@@ -408,5 +391,5 @@ int main(void) {
         cmocka_unit_test(test_bad_packages),
         cmocka_unit_test(test_backup_too_small),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, NULL, common_teardown);
 }

@@ -12,6 +12,7 @@
 
 #include "patch_testutil.h"
 #include "qp/qp_err.h"
+#include "qp/qp_fota_store.h"
 
 static uint32_t rng_next(uint64_t *s) {
     *s = *s * 6364136223846793005ull + 1442695040888963407ull;
@@ -308,20 +309,8 @@ void tu_dev_close(tu_dev_t *d) {
     qp_flash_close(&d->flash);
 }
 
-static int part_read(void *ctx, uint32_t off, void *buf, uint32_t len) {
-    return qp_flash_part_read(ctx, off, buf, len);
-}
-static int part_prog(void *ctx, uint32_t off, const void *buf, uint32_t len) {
-    return qp_flash_part_program(ctx, off, buf, len);
-}
-static int part_erase(void *ctx, uint32_t off, uint32_t len) {
-    return qp_flash_part_erase(ctx, off, len);
-}
-
 qp_patch_flash_t tu_dev_flash(qp_flash_part_t *part) {
-    qp_patch_flash_t f = {part_read, part_prog, part_erase, part, part->size,
-                          part->flash->sector_size};
-    return f;
+    return qp_fota_part_flash(part);
 }
 
 void tu_inplace_config(qp_patch_inplace_config_t *c, tu_dev_t *d, tu_mem_t *pkg) {

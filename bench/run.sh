@@ -16,3 +16,5 @@ echo
 /usr/bin/python3.11 "$here/serve_bench.py" --qpy "$bindir/qpy"
 echo
 /usr/bin/python3.11 "$here/mklfs_bench.py" --bin "$bindir" --runs 10
+echo
+/usr/bin/python3.11 "$here/fota_bench.py" --bin "$bindir"

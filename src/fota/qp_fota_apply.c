@@ -225,12 +225,11 @@ static int dec_more(fa_t *a) {
         memmove(a->win, a->win + QP_FOTA_WINDOW / 2, QP_FOTA_WINDOW / 2);
         a->wfill = QP_FOTA_WINDOW / 2;
     }
-    if (a->in_len == 0) {
-        uint64_t end = s->offset + s->csize;
+    // All compressed bytes may be in before all output is out: an LZO decoder takes a
+    // whole block (64 KiB) of input and drains it over several windows.
+    uint64_t end = s->offset + s->csize;
+    if (a->in_len == 0 && a->cin < end) {
         uint32_t k = end - a->cin < IN_BUF ? (uint32_t)(end - a->cin) : IN_BUF;
-        if (k == 0) {
-            return QP_ERR_CORRUPT;
-        }
         int err = old_image_read(a, a->cin, a->ib, k);
         if (err < 0) {
             return err;
@@ -246,7 +245,7 @@ static int dec_more(fa_t *a) {
         return r;
     }
     uint32_t got = (uint32_t)(QP_FOTA_WINDOW - a->wfill - out_len);
-    if (r == 1 && got == 0) {
+    if (got == 0 && (r == 1 || (a->in_len == 0 && a->cin == end))) {
         return QP_ERR_CORRUPT; // read past the section's end
     }
     a->wfill += got;

@@ -369,7 +369,7 @@ int qp_patch_inplace_apply(const qp_patch_inplace_config_t *cfg,
     ip.dry = 0;
     uint32_t at = 0; // patch output position
     for (uint32_t k = 0; k < pl->steps; k++) {
-        int done;
+        int done = 0; // a callback returning > 0 (a contract breach) leaves it unset
         ip.step = k;
         err = mark_set(bk, MARK_WRITE(k), &done);
         if (err < 0) {
@@ -379,7 +379,7 @@ int qp_patch_inplace_apply(const qp_patch_inplace_config_t *cfg,
             continue;
         }
         if (k < pl->old_blocks && pl->slot[k] != QP_PATCH_NO_SLOT) {
-            int backed;
+            int backed = 0;
             err = mark_set(bk, MARK_BACKUP(k), &backed);
             if (err == 0 && !backed) {
                 uint32_t slot_off = ip.journal + pl->slot[k] * B;

@@ -7,3 +7,8 @@ grep -c "adiff: diffing" err.txt
 [ "$(wc -c < a_b.bin)" -lt "$(wc -c < new.img)" ] && echo smaller
 "$ADIFF" -q -l fp old.img new.img q.bin
 cmp q.bin a_b.bin && echo reproducible
+# LZOP images (the old scheme): the old sections decode in 30 KB blocks, more than the
+# apply's 16 KiB window holds at once.
+"$MKFW" create -o old_lzo.img --model EC600S --version V1 --codec lzop --section cp=cp1.bin --section dsp=dsp.bin
+"$MKFW" create -o new_lzo.img --model EC600S --version V2 --codec lzop --section cp=cp2.bin --section dsp=dsp.bin
+"$ADIFF" -l fp old_lzo.img new_lzo.img lzo.bin | tail -1

@@ -1,0 +1,130 @@
+// fota_bench.c - the device side of an image package, timed (bench/fota_bench.py): applies
+// PKG in place on a RAM flash holding OLD.img with qp_fota_apply (the module's code and its
+// counting allocator), checks the result is NEW.img, and times liblzma alone recompressing
+// NEW.img's sections at their recorded settings, the floor the apply is measured against
+// (issue 6: apply time <= 1.3 x that).
+// Usage: fota_bench OLD.img NEW.img PKG.bin
+// Prints: apply_seconds apply_ram_peak_bytes recompress_seconds backup_bytes
+//         old_decoder_restarts
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "qp/qp_err.h"
+#include "qp/qp_fota.h"
+#include "qp/qp_image.h"
+#include "qp/qp_patch.h"
+
+static uint8_t *slurp(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        perror(path);
+        return NULL;
+    }
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *b = malloc(n > 0 ? (size_t)n : 1u);
+    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
+        free(b);
+        b = NULL;
+    }
+    fclose(f);
+    *len = (size_t)n;
+    return b;
+}
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+// liblzma (or liblzo2) alone: every new section recompressed from its uncompressed bytes.
+static int recompress_time(const uint8_t *img, size_t len, double *secs) {
+    qp_image_info_t *info = malloc(sizeof *info);
+    if (!info || qp_image_parse_header(info, img, len, NULL) < 0) {
+        free(info);
+        return QP_ERR_CORRUPT;
+    }
+    int err = 0;
+    *secs = 0;
+    for (uint32_t i = 0; i < info->section_count && err == 0; i++) {
+        const qp_image_section_t *s = &info->sections[i];
+        size_t cap = (size_t)qp_image_compress_bound(&s->params, s->usize), out = 0;
+        uint8_t *u = malloc(s->usize ? s->usize : 1u), *c = malloc(cap ? cap : 1u);
+        if (!u || !c) {
+            err = QP_ERR_NOMEM;
+        }
+        if (err == 0) {
+            err = qp_image_decompress(s, img + s->offset, s->csize, u, s->usize, NULL);
+        }
+        double t0 = now();
+        if (err == 0) {
+            err = qp_image_recompress(&s->params, u, s->usize, c, cap, &out, NULL);
+        }
+        *secs += now() - t0;
+        if (err == 0 && (out != s->csize || memcmp(c, img + s->offset, out) != 0)) {
+            err = QP_ERR_IO;
+        }
+        free(u);
+        free(c);
+    }
+    free(info);
+    return err;
+}
+
+int main(int argc, char **argv) {
+    if (argc != 4) {
+        fprintf(stderr, "usage: fota_bench OLD.img NEW.img PKG.bin\n");
+        return 1;
+    }
+    size_t ol, nl, pl;
+    uint8_t *old = slurp(argv[1], &ol), *nw = slurp(argv[2], &nl), *pkg = slurp(argv[3], &pl);
+    if (!old || !nw || !pkg) {
+        return 1;
+    }
+    size_t big = ol > nl ? ol : nl;
+    uint32_t tsize = (uint32_t)((big + 4095u) / 4096u * 4096u);
+    uint32_t bsize = 2u * tsize + (256u << 10);
+    qp_patch_ram_flash_t t = {malloc(tsize), tsize}, b = {malloc(bsize), bsize};
+    if (!t.mem || !b.mem) {
+        return 1;
+    }
+    memset(t.mem, 0xFF, tsize);
+    memcpy(t.mem, old, ol);
+    memset(b.mem, 0xFF, bsize);
+    qp_patch_mem_t src = {pkg, (uint32_t)pl};
+    qp_fota_apply_config_t c;
+    memset(&c, 0, sizeof c);
+    c.pkg_read = qp_patch_mem_read;
+    c.pkg_ctx = &src;
+    c.pkg_size = (uint32_t)pl;
+    c.target = qp_patch_ram_flash(&t, 4096);
+    c.backup = qp_patch_ram_flash(&b, 4096);
+    qp_fota_apply_stats_t st;
+    char msg[200] = "";
+    double t0 = now();
+    int err = qp_fota_apply(&c, &st, msg, sizeof msg);
+    double apply = now() - t0;
+    if (err == 0 && memcmp(t.mem, nw, nl) != 0) {
+        err = QP_ERR_IO;
+        snprintf(msg, sizeof msg, "result differs from NEW.img");
+    }
+    double rec = 0;
+    if (err == 0) {
+        err = recompress_time(nw, nl, &rec);
+    }
+    if (err < 0) {
+        fprintf(stderr, "fota_bench: %s (%s)\n", qp_strerror(err), msg);
+        return 1;
+    }
+    printf("%.3f %u %.3f %u %u\n", apply, st.ram_peak, rec, st.backup_needed, st.old_restarts);
+    free(t.mem);
+    free(b.mem);
+    free(old);
+    free(nw);
+    free(pkg);
+    return 0;
+}

@@ -176,12 +176,25 @@ int qp_fs_lfs2_fetch(qp_fs_t *fs, qp_fs_mdir_t *m, const uint32_t pair[2]) {
             return QP_ERR_CORRUPT;
         }
         // Can the next commit be appended? v2.1 proves the bytes after the commit erased
-        // with its forward CRC; v2.0 has none and littlefs trusts an ending commit
-        // (SPEC-fs §9.3, from lfs.c).
+        // with its forward CRC. v2.0 has none; littlefs trusts an ending commit, we also
+        // check that the next program unit reads erased, which catches a torn program there
+        // as the forward CRC would (SPEC-fs §9.3, §9.10).
         m->erased = false;
         if (maybe_erased && m->off % fs->cfg->prog_size == 0) {
             if (is_v20(fs)) {
-                m->erased = true;
+                uint32_t P = fs->cfg->prog_size;
+                bool clean = m->off + P <= B;
+                for (uint32_t u = 0; clean && u < P; u += sizeof(b)) {
+                    uint32_t k = qp_fs_min(sizeof(b), P - u);
+                    int err = qp_fs_bd_read(fs, &fs->rcache, NULL, m->pair[0], m->off + u, b, k);
+                    if (err < 0) {
+                        return err;
+                    }
+                    for (uint32_t j = 0; j < k; j++) {
+                        clean = clean && b[j] == 0xff;
+                    }
+                }
+                m->erased = clean;
             } else if (has_fcrc && fc[0] <= B - m->off) {
                 uint32_t c = 0xffffffff;
                 int err = qp_fs_bd_crc(fs, m->pair[0], m->off, fc[0], &c);
@@ -198,41 +211,72 @@ int qp_fs_lfs2_fetch(qp_fs_t *fs, qp_fs_mdir_t *m, const uint32_t pair[2]) {
 
 // ---- Lookups: backwards over the log ----
 
+// A walk from the newest tag of a log to the oldest (the XOR chain read backwards).
+typedef struct walk {
+    uint32_t off;  // start of the current tag
+    uint32_t ntag; // the tag before it, once read
+} walk_t;
+
+static void walk_init(walk_t *w, const qp_fs_mdir_t *m) {
+    w->off = m->off;
+    w->ntag = m->etag;
+}
+
+// Steps to the previous tag: 1 with *tag (data at w->off + 4), 0 at the start of the block.
+// off only decreases, by at least 4 bytes a step, so a walk ends.
+static int walk_prev(qp_fs_t *fs, const qp_fs_mdir_t *m, walk_t *w, uint32_t *tag) {
+    if (w->off < 4 + l2_dsize(w->ntag)) {
+        return 0;
+    }
+    w->off -= l2_dsize(w->ntag);
+    *tag = w->ntag & 0x7fffffff;
+    uint8_t b[4];
+    int err = qp_fs_bd_read(fs, &fs->rcache, NULL, m->pair[0], w->off, b, 4);
+    if (err < 0) {
+        return err;
+    }
+    w->ntag = (get_be32(b) ^ *tag) & 0x7fffffff;
+    return 1;
+}
+
+// Follows entry *gid back across a create or delete tag: 1 when the tag created it (older
+// tags belong to other entries), 0 otherwise.
+static int follow_id(uint32_t tag, uint32_t *gid) {
+    if (l2_type1(tag) != L2_T_SPLICE || l2_id(tag) > *gid) {
+        return 0;
+    }
+    if (tag == L2_TAG(L2_T_CREATE, *gid, 0)) {
+        return 1;
+    }
+    // Before this create (delete) our entry sat one id lower (higher).
+    *gid = l2_type3(tag) == L2_T_CREATE ? *gid - 1 : *gid + 1;
+    return *gid > 0x3fe ? QP_ERR_CORRUPT : 0;
+}
+
 // Finds the newest tag matching gtag under gmask; *doff gets its data's offset in pair[0].
 static int32_t find_tag(qp_fs_t *fs, const qp_fs_mdir_t *m, uint32_t gmask, uint32_t gtag,
                         uint32_t *doff) {
-    uint32_t off = m->off, ntag = m->etag;
-    uint32_t gid = l2_id(gtag);
+    walk_t w;
+    walk_init(&w, m);
+    uint32_t gid = l2_id(gtag), tag;
     bool byid = l2_id(gmask) != 0 && gid != L2_ID_NONE; // id 0x3ff never moves
-    // off only decreases, by at least 4 bytes a step.
-    while (off >= 4 + l2_dsize(ntag)) {
-        off -= l2_dsize(ntag);
-        uint32_t tag = ntag & 0x7fffffff;
-        uint8_t b[4];
-        int err = qp_fs_bd_read(fs, &fs->rcache, NULL, m->pair[0], off, b, 4);
-        if (err < 0) {
-            return err;
-        }
-        ntag = (get_be32(b) ^ tag) & 0x7fffffff;
-        if (byid && l2_type1(tag) == L2_T_SPLICE && l2_id(tag) <= gid) {
-            if (tag == L2_TAG(L2_T_CREATE, gid, 0)) {
-                return QP_ERR_NOENT; // created here: anything older is another entry
-            }
-            // Before this create (delete) our entry sat one id lower (higher).
-            gid = l2_type3(tag) == L2_T_CREATE ? gid - 1 : gid + 1;
-            if (gid > 0x3fe) {
-                return QP_ERR_CORRUPT;
+    int res;
+    while ((res = walk_prev(fs, m, &w, &tag)) == 1) {
+        if (byid) {
+            res = follow_id(tag, &gid);
+            if (res != 0) {
+                return res < 0 ? res : QP_ERR_NOENT;
             }
         }
         if ((gmask & tag) == (gmask & l2_setid(gtag, gid))) {
             if (l2_isdelete(tag)) {
                 return QP_ERR_NOENT;
             }
-            *doff = off + 4;
+            *doff = w.off + 4;
             return (int32_t)l2_setid(tag, l2_id(gtag));
         }
     }
-    return QP_ERR_NOENT;
+    return res < 0 ? res : QP_ERR_NOENT;
 }
 
 int32_t qp_fs_lfs2_get(qp_fs_t *fs, const qp_fs_mdir_t *m, uint32_t gmask, uint32_t gtag,
@@ -394,71 +438,87 @@ static int ccrc(qp_fs_t *fs, commit_t *c) {
 }
 
 // Writes entry sid of src as entry did: its name (unless !with_name), struct and newest user
-// attributes. An id without a name (never written by littlefs) is skipped.
+// attributes. An id without a name (never written by littlefs) is skipped. One walk back
+// over the log finds them all (a compaction makes one per id); more than ATTRS_KEPT
+// attributes on one entry take a second walk.
+#define ATTRS_KEPT 8
 static int copy_entry(qp_fs_t *fs, commit_t *c, const qp_fs_mdir_t *src, uint32_t sid,
                       uint32_t did, bool with_name) {
-    uint32_t doff;
-    int32_t tag;
-    if (with_name) {
-        tag = find_tag(fs, src, L2_TAG(0x700, 0x3ff, 0), L2_TAG(L2_T_NAME, sid, 0), &doff);
-        if (tag == QP_ERR_NOENT) {
-            return 0;
-        }
-        if (tag < 0) {
-            return tag;
-        }
-        int err = cattr(fs, c, l2_setid((uint32_t)tag, did), NULL, src->pair[0], doff);
-        if (err < 0) {
-            return err;
-        }
-    }
-    tag = find_tag(fs, src, L2_TAG(0x700, 0x3ff, 0), L2_TAG(L2_T_STRUCT, sid, 0), &doff);
-    if (tag >= 0) {
-        int err = cattr(fs, c, l2_setid((uint32_t)tag, did), NULL, src->pair[0], doff);
-        if (err < 0) {
-            return err;
-        }
-    } else if (tag != QP_ERR_NOENT) {
-        return tag;
-    }
-    // User attributes: one walk back, the newest of each type wins (32 bytes of RAM).
-    uint8_t seen[32] = {0};
-    uint32_t off = src->off, ntag = src->etag, gid = sid;
-    while (off >= 4 + l2_dsize(ntag)) {
-        off -= l2_dsize(ntag);
-        uint32_t t = ntag & 0x7fffffff;
-        uint8_t b[4];
-        int err = qp_fs_bd_read(fs, &fs->rcache, NULL, src->pair[0], off, b, 4);
-        if (err < 0) {
-            return err;
-        }
-        ntag = (get_be32(b) ^ t) & 0x7fffffff;
-        if (l2_type1(t) == L2_T_SPLICE && l2_id(t) <= gid) {
-            if (t == L2_TAG(L2_T_CREATE, gid, 0)) {
+    uint32_t name = 0, name_off = 0, st = 0, st_off = 0, gid = sid, tag;
+    uint32_t at[ATTRS_KEPT], at_off[ATTRS_KEPT], nat = 0;
+    uint8_t seen[32] = {0}, kept[32] = {0}; // attribute types met / copied (32 bytes each)
+    bool more = false;
+    walk_t w;
+    walk_init(&w, src);
+    int res;
+    while ((res = walk_prev(fs, src, &w, &tag)) == 1) {
+        res = follow_id(tag, &gid);
+        if (res != 0 || l2_id(tag) != gid) {
+            if (res != 0) {
                 break;
             }
-            gid = l2_type3(t) == L2_T_CREATE ? gid - 1 : gid + 1;
-            if (gid > 0x3fe) {
-                return QP_ERR_CORRUPT;
+            continue;
+        }
+        uint32_t t1 = l2_type1(tag), type = l2_chunk(tag);
+        if (t1 == L2_T_NAME && !name) {
+            name = tag, name_off = w.off + 4;
+        } else if (t1 == L2_T_STRUCT && !st) {
+            st = tag, st_off = w.off + 4;
+        } else if (t1 == L2_T_USERATTR && !(seen[type / 8] & (1u << (type % 8)))) {
+            seen[type / 8] |= (uint8_t)(1u << (type % 8));
+            if (l2_isdelete(tag)) {
+                continue;
             }
-            continue;
+            if (nat < ATTRS_KEPT) {
+                kept[type / 8] |= (uint8_t)(1u << (type % 8));
+                at[nat] = tag, at_off[nat++] = w.off + 4;
+            } else {
+                more = true;
+            }
         }
-        if (l2_type1(t) != L2_T_USERATTR || l2_id(t) != gid) {
-            continue;
+    }
+    if (res < 0) {
+        return res;
+    }
+    if (!name) {
+        return 0;
+    }
+    int err = 0;
+    if (with_name) {
+        err = cattr(fs, c, l2_setid(name, did), NULL, src->pair[0], name_off);
+    }
+    if (err == 0 && st && !l2_isdelete(st)) {
+        err = cattr(fs, c, l2_setid(st, did), NULL, src->pair[0], st_off);
+    }
+    for (uint32_t i = 0; i < nat && err == 0; i++) {
+        err = cattr(fs, c, l2_setid(at[i], did), NULL, src->pair[0], at_off[i]);
+    }
+    if (err < 0 || !more) {
+        return err;
+    }
+    // Rare: the attributes that did not fit, newest of each type not copied yet.
+    memset(seen, 0, sizeof(seen));
+    gid = sid;
+    walk_init(&w, src);
+    while ((res = walk_prev(fs, src, &w, &tag)) == 1) {
+        res = follow_id(tag, &gid);
+        if (res != 0) {
+            break;
         }
-        uint32_t type = l2_chunk(t);
-        if (seen[type / 8] & (1u << (type % 8))) {
+        uint32_t type = l2_chunk(tag);
+        if (l2_type1(tag) != L2_T_USERATTR || l2_id(tag) != gid ||
+            (seen[type / 8] & (1u << (type % 8)))) {
             continue;
         }
         seen[type / 8] |= (uint8_t)(1u << (type % 8));
-        if (!l2_isdelete(t)) {
-            err = cattr(fs, c, l2_setid(t, did), NULL, src->pair[0], off + 4);
+        if (!l2_isdelete(tag) && !(kept[type / 8] & (1u << (type % 8)))) {
+            err = cattr(fs, c, l2_setid(tag, did), NULL, src->pair[0], w.off + 4);
             if (err < 0) {
                 return err;
             }
         }
     }
-    return 0;
+    return res < 0 ? res : 0;
 }
 
 static int cattrs(qp_fs_t *fs, commit_t *c, const l2_attr_t *a, int n) {
@@ -661,7 +721,7 @@ static int relocate_refs(qp_fs_t *fs, const uint32_t old[2], const uint32_t npai
     memcpy(want, fs->gstate, sizeof(want));
     memcpy(fs->gstate, fs->gdisk, sizeof(want));
     qp_fs_mdir_t parent, pred;
-    uint32_t pid;
+    uint32_t pid = 0;
     int has_parent = find_parent(fs, old, &parent, &pid, NULL);
     int err = has_parent < 0 ? has_parent : 0;
     if (err == 0 && has_parent) {
@@ -1618,7 +1678,7 @@ static int deorphan_pass(qp_fs_t *fs) {
         }
         if (!pdir.split && !lfs1_pair_same(dir.pair, fs->root)) {
             qp_fs_mdir_t parent;
-            uint32_t pid, dpair[2];
+            uint32_t pid = 0, dpair[2] = {0, 0};
             int res = find_parent(fs, next, &parent, &pid, dpair);
             if (res < 0) {
                 return res;

@@ -1,6 +1,7 @@
 // fs_testutil.c - see fs_testutil.h. Linked into every tests/unit/fs executable.
 #include "fs_testutil.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,14 +18,19 @@ const size_t fs_ngeoms = sizeof(fs_geoms) / sizeof(fs_geoms[0]);
 uint32_t fs_version = QP_FS_DISK_VERSION_LFS1;
 
 int fs_run_tests(const char *name, const struct CMUnitTest *tests, size_t count) {
+    // v2.0 differs from 2.1 only in its commits (no forward CRCs); it runs under QP_STRESS.
     static const struct {
         uint32_t version;
         const char *tag;
-    } versions[] = {{QP_FS_DISK_VERSION_LFS1, "lfs1"}, {QP_FS_DISK_VERSION_LFS2, "lfs2"}};
-    const char *only = getenv("QP_FS_VERSION"); // "1" or "2": run one version (debugging)
+    } versions[] = {{QP_FS_DISK_VERSION_LFS1, "lfs1"},
+                    {QP_FS_DISK_VERSION_LFS2, "lfs2"},
+                    {QP_FS_DISK_VERSION_LFS2_0, "lfs2.0"}};
+    const char *only = getenv("QP_FS_VERSION"); // "1", "2" or "2.0": one version only
+    const char *stress = getenv("QP_STRESS");
+    bool all = stress && *stress && strcmp(stress, "0") != 0;
     int failed = 0;
     for (size_t v = 0; v < sizeof(versions) / sizeof(versions[0]); v++) {
-        if (only && only[0] != versions[v].tag[3]) {
+        if (only ? strcmp(only, versions[v].tag + 3) != 0 : (v == 2 && !all)) {
             continue;
         }
         char group[160];

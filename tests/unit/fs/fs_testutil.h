@@ -25,7 +25,8 @@ extern const fs_geom_t fs_geoms[];
 extern const size_t fs_ngeoms;
 
 // The on-disk version the current run formats and mounts (tdev_open puts it in the config).
-// fs_run_tests runs a test group once per version: littlefs v1, then v2 (2.1).
+// fs_run_tests runs a test group once per version: littlefs v1, then v2 (2.1), and with
+// QP_STRESS=1 also v2.0. QP_FS_VERSION=1|2|2.0 runs one version only.
 extern uint32_t fs_version;
 int fs_run_tests(const char *name, const struct CMUnitTest *tests, size_t count);
 #define FS_RUN_TESTS(tests) \

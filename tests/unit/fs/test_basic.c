@@ -42,7 +42,7 @@ static void test_superblock_layout(void **state) {
     // data, root pair, block size, block count, version 1.1 and "littlefs" in place of a name.
     // v2: block 0 starts with revision 1, the superblock name tag (type 0x0ff, id 0, size 8,
     // stored big-endian XOR 0xffffffff) and "littlefs" at offset 8, then the inline-struct tag
-    // with version 2.1, block size, block count, name max, file max and attr max.
+    // with the version (2.1 or 2.0), block size, block count, name max, file max, attr max.
     (void)state;
     tdev_t d;
     qp_fs_t fs;
@@ -58,7 +58,7 @@ static void test_superblock_layout(void **state) {
         uint32_t tag2 = ((uint32_t)p[16] << 24 | (uint32_t)p[17] << 16 |
                          (uint32_t)p[18] << 8 | p[19]) ^ tag;
         assert_int_equal(tag2, 0x20100018u); // inline struct, id 0, 24 bytes
-        assert_int_equal(p[20] | p[22] << 16, 0x00020001);
+        assert_int_equal(p[20] | p[22] << 16, fs_version);
         assert_int_equal(p[24] | p[25] << 8, 4096);
         assert_int_equal(p[28], 32);
         assert_int_equal(p[32], 255);
@@ -249,6 +249,10 @@ static void test_attributes(void **state) {
     qp_fs_info_t info;
     assert_int_equal(qp_fs_stat(&fs, "/f", &info), 0);
     assert_true(info.mtime_ns == 0x0807060504030201ull);
+    // More attribute types than a compaction keeps in RAM at once (8).
+    for (uint8_t k = 10; k < 22; k++) {
+        assert_int_equal(qp_fs_setattr(&fs, "/f", k, &k, 1), 0);
+    }
     // Many commits later (compactions), after a rename and a remount: still there.
     for (int i = 0; i < 300; i++) {
         write_pattern(&fs, "/other", 40, (uint32_t)i);
@@ -266,6 +270,10 @@ static void test_attributes(void **state) {
     assert_int_equal(qp_fs_dir_read(&fs, &dir, &info), 1);
     assert_true(info.mtime_ns == 0x0807060504030201ull);
     qp_fs_dir_close(&fs, &dir);
+    for (uint8_t k = 10; k < 22; k++) {
+        assert_int_equal(qp_fs_getattr(&fs, "/d/g", k, got, 8), 1);
+        assert_int_equal(got[0], k);
+    }
     assert_int_equal(qp_fs_removeattr(&fs, "/d/g", 0x74), 0);
     assert_int_equal(qp_fs_getattr(&fs, "/d/g", 0x74, got, 8), QP_ERR_NOENT);
     check_pattern(&fs, "/d/g", 10, 1);

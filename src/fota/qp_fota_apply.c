@@ -936,23 +936,6 @@ static void fa_fini(fa_t *a, qp_fota_apply_stats_t *stats) {
     }
 }
 
-int qp_fota_check(const qp_fota_apply_config_t *cfg, qp_fota_apply_stats_t *stats,
-                  char *msg, size_t msglen) {
-    if (!cfg_ok(cfg)) {
-        return QP_ERR_INVAL;
-    }
-    fa_t *a = handle_alloc(cfg);
-    if (!a) {
-        return QP_ERR_NOMEM;
-    }
-    fa_init(a, cfg, msg, msglen);
-    int resume = 0;
-    int err = prepare(a, &resume);
-    fa_fini(a, stats);
-    handle_free(cfg, a);
-    return err;
-}
-
 static int run(fa_t *a) {
     const qp_patch_flash_t *bk = &a->cfg->backup;
     int resume = 0;
@@ -1053,8 +1036,15 @@ static int run(fa_t *a) {
     return err;
 }
 
-int qp_fota_apply(const qp_fota_apply_config_t *cfg, qp_fota_apply_stats_t *stats,
-                  char *msg, size_t msglen) {
+// qp_fota_check: everything up to the plan, nothing written.
+static int check_only(fa_t *a) {
+    int resume = 0;
+    return prepare(a, &resume);
+}
+
+// One handle per call, from the caller's allocator, around `body`.
+static int with_handle(const qp_fota_apply_config_t *cfg, qp_fota_apply_stats_t *stats,
+                       char *msg, size_t msglen, int (*body)(fa_t *)) {
     if (!cfg_ok(cfg)) {
         return QP_ERR_INVAL;
     }
@@ -1063,10 +1053,20 @@ int qp_fota_apply(const qp_fota_apply_config_t *cfg, qp_fota_apply_stats_t *stat
         return QP_ERR_NOMEM;
     }
     fa_init(a, cfg, msg, msglen);
-    int err = run(a);
+    int err = body(a);
     fa_fini(a, stats);
     handle_free(cfg, a);
     return err;
+}
+
+int qp_fota_check(const qp_fota_apply_config_t *cfg, qp_fota_apply_stats_t *stats,
+                  char *msg, size_t msglen) {
+    return with_handle(cfg, stats, msg, msglen, check_only);
+}
+
+int qp_fota_apply(const qp_fota_apply_config_t *cfg, qp_fota_apply_stats_t *stats,
+                  char *msg, size_t msglen) {
+    return with_handle(cfg, stats, msg, msglen, run);
 }
 
 int qp_fota_journal_clear(const qp_patch_flash_t *backup) {

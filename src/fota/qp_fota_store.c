@@ -193,10 +193,13 @@ int qp_fota_boot(qp_flash_t *flash, const qp_flash_ptable_t *t, char *msg, size_
         return err; // interrupted: the next boot resumes
     }
     // Done, or a package that can never apply (the firmware is untouched): either way
-    // the store is cleared so the module boots normally.
-    int e2 = qp_fota_journal_clear(&c.backup);
+    // the store is cleared so the module boots normally. The record goes first: with the
+    // journal erased first, a cut between the two left a pending package whose journal
+    // was gone, and the next boot refused it as "for another firmware" (the firmware was
+    // already new). A stale journal is harmless: another package's is never resumed.
+    int e2 = qp_flash_part_erase(&s.pkg, 0, s.sector);
     if (e2 == 0) {
-        e2 = qp_flash_part_erase(&s.pkg, 0, s.sector);
+        e2 = qp_fota_journal_clear(&c.backup);
     }
     if (err < 0) {
         return err;

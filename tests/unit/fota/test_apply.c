@@ -28,8 +28,8 @@ typedef struct dev {
     qp_flash_part_t fw, bk;
 } fdev_t;
 
-#define FW_SIZE (512u * 1024u)
-#define BK_SIZE (512u * 1024u)
+#define FW_SIZE (1024u * 1024u)
+#define BK_SIZE (1024u * 1024u)
 
 static void dev_open(fdev_t *d, const img_t *old) {
     qp_flash_config_t c;

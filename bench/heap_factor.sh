@@ -29,7 +29,9 @@ const mp = await loadMicroPython({ heapsize: 4 * 1024 * 1024,
 mp.runPython(readFileSync(process.argv[2], "utf8"));
 process.stdout.write(out);
 JS
-[ -f "$work/device/device.json" ] || "$qpy" device new "$work/device" >/dev/null
+# A fresh device each run: one made by an older qpy may lack what this one boots from.
+rm -rf "$work/device"
+"$qpy" device new "$work/device" >/dev/null
 
 echo "Heap cost of typical script data (bytes by gc.mem_alloc)"
 echo

@@ -488,12 +488,14 @@ int qp_image_compress_buf(const qp_image_params_t *p, const void *src, size_t le
         }
     }
     if (err == 1) {
-        uint64_t c;
+        uint64_t c = 0;
         if (cfg && cfg->progress) {
             cfg->progress(cfg->progress_ctx, len, len);
         }
         err = qp_image_stream_result(&st, NULL, &c, usha, csha);
-        *outlen = (size_t)c;
+        if (err == 0) {
+            *outlen = (size_t)c;
+        }
     }
     qp_image_stream_close(&st);
     return err;

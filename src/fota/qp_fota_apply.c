@@ -827,7 +827,7 @@ static int commit_unit(fa_t *a, uint32_t u) {
     uint32_t B = a->B, cb = un->ns / B, ce = commit_end(a, u);
     int err = 0;
     for (uint32_t k = cb; k < ce && err == 0; k++) {
-        int done;
+        int done = 0;
         err = mark_get(a, m_write(a, k), &done);
         if (err < 0 || done) {
             continue;
@@ -982,7 +982,7 @@ static int run(fa_t *a) {
         a->st.complete = 1;
     }
     for (uint32_t u = 0; u < a->units && !done; u++) {
-        int staged, committed;
+        int staged = 0, committed = 0;
         err = mark_get(a, m_commit(a, u), &committed);
         if (err < 0) {
             return err;

@@ -13,20 +13,7 @@
 #include "qp/qp_device.h"
 #include "qp/qp_err.h"
 
-static char tmpdir[256];
-
-static int make_tmpdir(void **state) {
-    (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/qp-test-device-XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int remove_tmpdir(void **state) {
-    (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd);
-}
+#include "../qp_testdir.h"
 
 static void write_profile(const char *dir, const char *text) {
     char path[512];

@@ -22,20 +22,7 @@
 #include "qp/qp_err.h"
 #include "qp/qp_hal_uart.h"
 
-static char tmpdir[256];
-
-static int make_tmpdir(void **state) {
-    (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/qp-test-uart-XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int remove_tmpdir(void **state) {
-    (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd);
-}
+#include "../qp_testdir.h"
 
 static int64_t now_ms(void) {
     struct timespec ts;

@@ -27,19 +27,17 @@ class _Uname(tuple):
         return "(" + ", ".join("%s=%r" % (k, v) for k, v in zip(self._names, self)) + ")"
 
 
-def _uname_values():
-    model = _qp_runtime.boot_info()["model"]
-    import modem
-    fw = modem.getDevFwVersion()
-    return [model + "-CN", model, _RELEASE, "v1.12 on " + str(fw), model + " with QUECTEL"]
+def _uname_values(info):
+    model = info["model"]
+    return [model + "-CN", model, _RELEASE, "v1.12 on " + info["firmware"],
+            model + " with QUECTEL"]
 
 
 def uname():
-    return _Uname(_uname_values(), _Uname._fields)
+    return _Uname(_uname_values(_qp_runtime.boot_info()), _Uname._fields)
 
 
 def uname2():
-    values = _uname_values()
-    import modem
-    values.append(str(modem.getDevFwVersion()))
-    return _Uname(values, _Uname._fields + ("qpyver",))
+    # qpyver is the installed firmware's version, as modem.getDevFwVersion() reports it.
+    info = _qp_runtime.boot_info()
+    return _Uname(_uname_values(info) + [info["firmware"]], _Uname._fields + ("qpyver",))

@@ -68,8 +68,9 @@ const qp_bundle_entry_t *qp_bundle_find(const qp_bundle_info_t *info, const char
 
 // Checks that `len` bytes are a plausible image for `partition` before anything is
 // written: "firmware" must be a system.img that passes qp_image's header and hash checks
-// (docs/SPEC-image.md) and has the `app` section the module boots from; "customer_fs" and "customer_backup_fs" must be littlefs v1 images
-// that mount (qp_fsimage_check, on a copy). Partition sizes are the caller's to check.
+// (docs/SPEC-image.md) and has the `app` section the module boots from; "customer_fs" and
+// "customer_backup_fs" must be littlefs images, v1 or v2, that mount (qp_fsimage_check,
+// on a copy). Partition sizes are the caller's to check.
 // Allocates (a copy of a file system image, qp_image's table). `why` says what is wrong.
 // @retval QP_ERR_CORRUPT not such an image
 // @retval QP_ERR_INVAL   a file-system image whose size is not a whole number of blocks

@@ -16,6 +16,7 @@
 #include "qp/qp_fs.h"
 
 // The EC600S's partitions (QPYcom's mklfs defaults): littlefs v1, 4096-byte blocks.
+// Images may also be littlefs v2 (mklfs --lfs-version 2): reading detects the version.
 #define QP_FSIMAGE_BLOCK_SIZE 4096u
 #define QP_FSIMAGE_CUSTOMER_FS_SIZE 5242880u       // customer_fs, mounted at /usr
 #define QP_FSIMAGE_CUSTOMER_BACKUP_FS_SIZE 204800u // customer_backup_fs, at /bak
@@ -26,6 +27,9 @@ typedef struct qp_fsimage_geometry {
     uint32_t block_size; // 0: 4096
     uint32_t read_size;  // 0: block_size
     uint32_t prog_size;  // 0: block_size
+    // On-disk version (QP_FS_DISK_VERSION_*) for qp_fs_format; 0 formats littlefs v1.
+    // qp_fs_mount with 0 detects v1 or v2; a version accepts only images of that version.
+    uint32_t disk_version;
 } qp_fsimage_geometry_t;
 
 // Caller-allocated. `cfg` is what to pass to qp_fs_format/qp_fs_mount; the buffer and
@@ -39,9 +43,11 @@ typedef struct qp_fsimage {
 // Points `img` at `data` (`geo->size` bytes, left as it is) with the given geometry.
 // @retval QP_ERR_INVAL size 0 or not a multiple of the block size; read or prog size not
 //                      dividing the block size; block size under 104 (littlefs v1's least)
+// @retval QP_ERR_NOTSUP disk_version is none of QP_FS_DISK_VERSION_*
 int qp_fsimage_init(qp_fsimage_t *img, void *data, const qp_fsimage_geometry_t *geo);
 
-// Checks that `len` bytes at `data` are a littlefs v1 image that mounts with `block_size`
+// Checks that `len` bytes at `data` are a littlefs image (v1 or v2, detected: the module's
+// boot falls back to v2 when v1 finds no file system) that mounts with `block_size`
 // blocks (0: 4096) and exactly len / block_size blocks, as the module would mount it in a
 // partition of `len` bytes. Works on a private copy (mounting may repair), so `data` is not
 // changed. `why`, when not NULL, says what is wrong on failure.

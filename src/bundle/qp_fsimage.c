@@ -47,6 +47,11 @@ int qp_fsimage_init(qp_fsimage_t *img, void *data, const qp_fsimage_geometry_t *
         || pr % rd) {
         return QP_ERR_INVAL;
     }
+    if (geo->disk_version && geo->disk_version != QP_FS_DISK_VERSION_LFS1
+        && geo->disk_version != QP_FS_DISK_VERSION_LFS2
+        && geo->disk_version != QP_FS_DISK_VERSION_LFS2_0) {
+        return QP_ERR_NOTSUP;
+    }
     memset(img, 0, sizeof *img);
     img->data = data;
     img->size = geo->size;
@@ -58,7 +63,7 @@ int qp_fsimage_init(qp_fsimage_t *img, void *data, const qp_fsimage_geometry_t *
     img->cfg.prog_size = pr;
     img->cfg.block_size = block;
     img->cfg.block_count = geo->size / block;
-    img->cfg.disk_version = QP_FS_DISK_VERSION_LFS1;
+    img->cfg.disk_version = geo->disk_version;
     return 0;
 }
 
@@ -90,7 +95,7 @@ int qp_fsimage_check(const void *data, size_t len, uint32_t block_size, const ch
             reason = "its superblock's geometry does not match the partition";
             err = QP_ERR_CORRUPT;
         } else if (err < 0) {
-            reason = "no valid littlefs v1 file system";
+            reason = "no valid littlefs file system (v1 or v2)";
         } else {
             // Mount checks every metadata pair; a walk of the tree also reaches the files.
             int used = qp_fs_size(&fs);

@@ -1,7 +1,9 @@
-// mklfs.c - the host's `mklfs`: littlefs v1 images for the module's customer_fs (/usr) and
-// customer_backup_fs (/bak) partitions, from a folder, as QPYcom's exes/aboot/mklfs does;
-// also lists and unpacks images, makes a matching /usr + /bak pair with checksum.json and
-// backup_restore.json, and packs production bundles for `qpy flash`.
+// mklfs.c - the host's `mklfs`: littlefs images for the module's customer_fs (/usr) and
+// customer_backup_fs (/bak) partitions, from a folder, as QPYcom's exes/aboot/mklfs does
+// (littlefs v1, what the EC600S and EC100Y firmware mounts; v2 with --lfs-version 2, which
+// the newer boot falls back to); also lists and unpacks images of either version (detected),
+// makes a matching /usr + /bak pair with checksum.json and backup_restore.json, and packs
+// production bundles for `qpy flash`.
 //
 //   mklfs -c DIR [-b 4096] [-r 4096] [-p 4096] [-s 5242880] -i customer_fs.bin
 //   mklfs -l IMAGE                   mklfs -u DIR -i IMAGE
@@ -10,8 +12,9 @@
 // The image is built in memory over the FS library (qp_fs via qp_fsimage) and written out
 // only when complete, so a failure never leaves a half image behind. Output is a function
 // of the folder's contents alone: entries are added in byte order of their names (or the
-// order an --order file gives), and littlefs v1 stores no times, so the same folder gives
-// a byte-identical image. Uses public headers only.
+// order an --order file gives), and no times are stored (v1 has none; v2 images get no
+// mtime attribute), so the same folder gives a byte-identical image. Uses public headers
+// only.
 #include "mklfs.h"
 
 #include "qp/qp_bundle.h"
@@ -38,7 +41,7 @@ static const char usage_text[] =
     "       mklfs --pair -c DIR [-i IMAGE] [--backup-image IMAGE] [options]\n"
     "       mklfs --bundle OUT [--firmware FILE] [--customer-fs FILE] [--backup-fs FILE]\n"
     "\n"
-    "Makes littlefs v1 images for the module's file systems, as QPYcom's mklfs.\n"
+    "Makes littlefs images for the module's file systems, as QPYcom's mklfs.\n"
     "\n"
     "  -c DIR          pack the files under DIR (they appear under /usr on the module)\n"
     "  -i IMAGE        the image to write (-c) or read (-u); default customer_fs.bin,\n"
@@ -53,6 +56,8 @@ static const char usage_text[] =
     "  -s SIZE         image size in bytes, a multiple of BLOCK (default 5242880, the\n"
     "                  EC600S's customer_fs; 204800 with --backup)\n"
     "  -n NAME_MAX     refuse names longer than this (default 255)\n"
+    "  --lfs-version N with -c: littlefs 1 (default: what the EC600S and EC100Y\n"
+    "                  firmware mounts) or 2 (littlefs v2.1); -l and -u read either\n"
     "  --backup        defaults for customer_backup_fs (/bak): 204800 bytes\n"
     "  --param FILE    a factory parameter file, JSON or key=value lines, placed at the\n"
     "                  image root as NAME.json before the folder's files (repeatable)\n"
@@ -104,8 +109,16 @@ typedef struct {
     const char *params[MKLFS_MAX_PARAMS];
     int nparams;
     uint32_t block, read, prog, size, name_max;
+    uint32_t disk_version; // -c: QP_FS_DISK_VERSION_*; 0 until --lfs-version
     int backup, pair, verbose;
 } options_t;
+
+// "v1.1", "v2.1": how listings and messages name an on-disk version.
+static const char *version_name(uint32_t disk_version, char buf[16]) {
+    snprintf(buf, 16, "v%u.%u", (unsigned)(disk_version >> 16),
+             (unsigned)(disk_version & 0xffff));
+    return buf;
+}
 
 static int parse_u32(const char *s, uint32_t *out) {
     char *end;
@@ -442,7 +455,8 @@ static int write_output(const char *path, const void *data, size_t len) {
 static int make_image(const options_t *o, const mklfs_build_t *b, const char *out,
                       uint32_t size) {
     qp_fsimage_geometry_t geo = {.size = size, .block_size = o->block,
-                                 .read_size = o->read, .prog_size = o->prog};
+                                 .read_size = o->read, .prog_size = o->prog,
+                                 .disk_version = o->disk_version};
     uint8_t *data = malloc(size);
     if (!data) {
         say("out of memory for a %" PRIu32 "-byte image", size);
@@ -505,8 +519,12 @@ static int make_image(const options_t *o, const mklfs_build_t *b, const char *ou
     } else {
         status = write_output(out, data, size);
         if (!status && b->verbose) {
+            char vname[16];
             say("%s: %" PRIu64 " files, %" PRIu64 " bytes; %" PRIu32 " of %" PRIu32
-                " blocks used", out, b->total_files, b->total_bytes, used, size / o->block);
+                " blocks used; littlefs %s", out, b->total_files, b->total_bytes, used,
+                size / o->block,
+                version_name(o->disk_version ? o->disk_version : QP_FS_DISK_VERSION_LFS1,
+                             vname));
         }
     }
     free(data);
@@ -794,10 +812,10 @@ static int open_image(const char *path, const char *partition, uint32_t block,
                                                        .block_size = block});
     }
     if (err == 0) {
-        err = qp_fs_mount(&m->fs, &m->img.cfg);
+        err = qp_fs_mount(&m->fs, &m->img.cfg); // disk_version 0: v1 or v2, detected
     }
     if (err < 0) {
-        say("%s: not a littlefs v1 image with %" PRIu32 "-byte blocks: %s", path, block,
+        say("%s: not a littlefs image with %" PRIu32 "-byte blocks: %s", path, block,
             why ? why : qp_strerror(err));
         free(m->data);
         m->data = NULL;
@@ -914,14 +932,16 @@ static int cmd_read(const options_t *o, const char *image, const char *unpack_di
     }
     visit_t v = {.unpack_dir = unpack_dir};
     status = visit(&m.fs, "/", &v, 0);
+    char vname[16];
+    version_name(m.fs.disk_version, vname);
     if (!status && !unpack_dir) {
         int used = qp_fs_size(&m.fs);
         printf("%" PRIu64 " files, %" PRIu64 " folders, %" PRIu64 " bytes; %d of %" PRIu32
-               " blocks of %" PRIu32 " bytes used\n", v.files, v.dirs, v.bytes, used,
-               m.img.cfg.block_count, m.img.cfg.block_size);
+               " blocks of %" PRIu32 " bytes used; littlefs %s\n", v.files, v.dirs, v.bytes,
+               used, m.img.cfg.block_count, m.img.cfg.block_size, vname);
     } else if (!status && o->verbose) {
-        say("%s: unpacked %" PRIu64 " files, %" PRIu64 " folders into %s", image, v.files,
-            v.dirs, unpack_dir);
+        say("%s: unpacked %" PRIu64 " files, %" PRIu64 " folders into %s (littlefs %s)",
+            image, v.files, v.dirs, unpack_dir, vname);
     }
     close_image(&m);
     return status;
@@ -1000,7 +1020,8 @@ static int cmd_bundle(const options_t *o) {
 
 int main(int argc, char **argv) {
     enum { OPT_BACKUP = 256, OPT_PARAM, OPT_ORDER, OPT_PAIR, OPT_BACKUP_IMAGE, OPT_BUNDLE,
-           OPT_FIRMWARE, OPT_CUSTOMER_FS, OPT_BACKUP_FS, OPT_VERSION, OPT_PARTITION };
+           OPT_FIRMWARE, OPT_CUSTOMER_FS, OPT_BACKUP_FS, OPT_VERSION, OPT_PARTITION,
+           OPT_LFS_VERSION };
     static const struct option long_options[] = {
         {"backup", no_argument, NULL, OPT_BACKUP},
         {"param", required_argument, NULL, OPT_PARAM},
@@ -1012,6 +1033,7 @@ int main(int argc, char **argv) {
         {"customer-fs", required_argument, NULL, OPT_CUSTOMER_FS},
         {"backup-fs", required_argument, NULL, OPT_BACKUP_FS},
         {"partition", required_argument, NULL, OPT_PARTITION},
+        {"lfs-version", required_argument, NULL, OPT_LFS_VERSION},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, OPT_VERSION},
@@ -1053,6 +1075,16 @@ int main(int argc, char **argv) {
         case OPT_CUSTOMER_FS: o.customer_fs = optarg; break;
         case OPT_BACKUP_FS: o.backup_fs = optarg; break;
         case OPT_PARTITION: o.partition = optarg; break;
+        case OPT_LFS_VERSION:
+            if (strcmp(optarg, "1") == 0) {
+                o.disk_version = QP_FS_DISK_VERSION_LFS1;
+            } else if (strcmp(optarg, "2") == 0) {
+                o.disk_version = QP_FS_DISK_VERSION_LFS2;
+            } else {
+                return usage_error("--lfs-version '%s': give 1 (littlefs v1, what the "
+                                   "EC600S and EC100Y mount) or 2 (littlefs v2)", optarg);
+            }
+            break;
         case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
         default: return usage_error("unknown option '%s'", argv[optind - 1]);
         }
@@ -1068,6 +1100,9 @@ int main(int argc, char **argv) {
         return usage_error("%s", modes ? "give only one of -c, -l, -u, --bundle"
                                        : "nothing to do: give -c DIR, -l IMAGE, -u DIR or "
                                          "--bundle OUT");
+    }
+    if (o.disk_version && !o.pack_dir) {
+        return usage_error("%s", "--lfs-version goes with -c (-l and -u detect the version)");
     }
     if (o.bundle) {
         return cmd_bundle(&o);

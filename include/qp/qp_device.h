@@ -24,6 +24,11 @@ typedef struct qp_device_profile {
     char sn[32];             // serial number as printed on the label
     char fw_version[64];     // what modem.getDevFwVersion() returns
     uint32_t heap_size;      // device bytes free to scripts at the REPL (EC600S: 748032)
+    // littlefs major version (1 or 2) each file-system partition is formatted with when
+    // it holds none ("lfs_version" in device.json; 1, what the EC600S and EC100Y
+    // firmware formats, when absent). Mounting detects either version.
+    uint8_t usr_lfs_version; // customer_fs, /usr
+    uint8_t bak_lfs_version; // customer_backup_fs, /bak
 } qp_device_profile_t;
 
 // What `qpy device new` may set; NULL fields get the model's defaults (random IMEI serial
@@ -33,6 +38,7 @@ typedef struct qp_device_options {
     const char *imei;        // NULL: Quectel TAC + random serial + Luhn digit
     const char *sn;          // NULL: random, in Quectel's 17-character label format
     const char *fw_version;  // NULL: the model's default firmware version
+    const char *lfs_version; // "1" or "2" for both partitions; NULL: "1"
 } qp_device_options_t;
 
 // Fills `profile` from `opts` without touching the disk. `random` feeds the IMEI serial

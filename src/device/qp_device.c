@@ -146,6 +146,16 @@ int qp_device_profile_make(qp_device_profile_t *profile, const qp_device_options
                  (char)('A' + (r / 10000000u) % 26));
     }
 
+    p.usr_lfs_version = p.bak_lfs_version = 1;
+    if (opts->lfs_version) {
+        if (strcmp(opts->lfs_version, "1") != 0 && strcmp(opts->lfs_version, "2") != 0) {
+            return qp_device_fail(QP_ERR_INVAL, msg, msglen, "invalid littlefs version '%s': "
+                                  "give 1 (what the %s firmware formats) or 2",
+                                  opts->lfs_version, model->name);
+        }
+        p.usr_lfs_version = p.bak_lfs_version = (uint8_t)(opts->lfs_version[0] - '0');
+    }
+
     const char *fw = opts->fw_version ? opts->fw_version : model->default_fw_version;
     if (!is_label_text(fw) || copy_field(p.fw_version, sizeof p.fw_version, fw) < 0) {
         return qp_device_fail(QP_ERR_INVAL, msg, msglen,
@@ -223,6 +233,9 @@ int qp_device_save(const char *dir, const qp_device_profile_t *p, char *msg, siz
           && cJSON_AddStringToObject(root, "sn", p->sn)
           && cJSON_AddStringToObject(root, "fw_version", p->fw_version)
           && cJSON_AddNumberToObject(root, "heap_size", p->heap_size);
+    cJSON *lfs = ok ? cJSON_AddObjectToObject(root, "lfs_version") : NULL;
+    ok = lfs && cJSON_AddNumberToObject(lfs, "customer_fs", p->usr_lfs_version)
+         && cJSON_AddNumberToObject(lfs, "customer_backup_fs", p->bak_lfs_version);
     char *text = ok ? cJSON_Print(root) : NULL;
     cJSON_Delete(root);
     if (!text) {
@@ -272,6 +285,40 @@ static int load_string(const cJSON *root, const char *name, char *dst, size_t ds
                               path, name, dstlen - 1);
     }
     strcpy(dst, item->valuestring);
+    return 0;
+}
+
+// Reads the optional "lfs_version" object: {"customer_fs": 1|2, "customer_backup_fs": 1|2},
+// each partition 1 when not named (profiles from before the field keep littlefs v1).
+static int load_lfs_versions(const cJSON *root, qp_device_profile_t *p, const char *path,
+                             char *msg, size_t msglen) {
+    p->usr_lfs_version = p->bak_lfs_version = 1;
+    const cJSON *obj = cJSON_GetObjectItemCaseSensitive(root, "lfs_version");
+    if (!obj) {
+        return 0;
+    }
+    if (!cJSON_IsObject(obj)) {
+        return qp_device_fail(QP_ERR_CORRUPT, msg, msglen, "%s: field 'lfs_version' must be an "
+                              "object such as {\"customer_fs\": 1, \"customer_backup_fs\": 1}",
+                              path);
+    }
+    const cJSON *item;
+    cJSON_ArrayForEach(item, obj) {
+        uint8_t *slot = strcmp(item->string, "customer_fs") == 0          ? &p->usr_lfs_version
+                      : strcmp(item->string, "customer_backup_fs") == 0 ? &p->bak_lfs_version
+                                                                          : NULL;
+        if (!slot) {
+            return qp_device_fail(QP_ERR_CORRUPT, msg, msglen, "%s: field 'lfs_version': no "
+                                  "file-system partition '%s' (customer_fs, customer_backup_fs)",
+                                  path, item->string);
+        }
+        if (!cJSON_IsNumber(item) || (item->valuedouble != 1 && item->valuedouble != 2)) {
+            return qp_device_fail(QP_ERR_CORRUPT, msg, msglen, "%s: field 'lfs_version': '%s' "
+                                  "must be 1 (littlefs v1) or 2 (littlefs v2)", path,
+                                  item->string);
+        }
+        *slot = (uint8_t)item->valuedouble;
+    }
     return 0;
 }
 
@@ -374,6 +421,9 @@ int qp_device_parse(const char *text, size_t len, const char *name,
         goto cleanup;
     }
     p.heap_size = (uint32_t)heap->valuedouble;
+    if ((err = load_lfs_versions(root, &p, path, msg, msglen)) < 0) {
+        goto cleanup;
+    }
     *profile = p;
     err = 0;
 cleanup:

@@ -179,8 +179,10 @@ static int cmd_device_show(const char *dir) {
         return status;
     }
     printf("device:       %s\nmodel:        %s\nmanufacturer: %s\nIMEI:         %s\n"
-           "SN:           %s\nfirmware:     %s\nheap:         %u bytes\n",
-           dir, p.model, p.manufacturer, p.imei, p.sn, p.fw_version, p.heap_size);
+           "SN:           %s\nfirmware:     %s\nheap:         %u bytes\n"
+           "littlefs:     customer_fs v%u, customer_backup_fs v%u\n",
+           dir, p.model, p.manufacturer, p.imei, p.sn, p.fw_version, p.heap_size,
+           p.usr_lfs_version, p.bak_lfs_version);
     return 0;
 }
 

@@ -1,5 +1,6 @@
-// Unit tests for the device profile: IMEI rules, defaults, save/load round trip and the
-// error messages a user sees for a broken device.json.
+// Unit tests for the device profile: IMEI rules, defaults, save/load round trip, the
+// per-partition littlefs version (old profiles without it stay v1) and the error messages
+// a user sees for a broken device.json.
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -46,6 +47,8 @@ static void test_make_defaults(void **state) {
     assert_true(qp_imei_is_valid(p.imei));
     assert_int_equal(strlen(p.sn), 17);
     assert_int_equal(p.heap_size, 748032);
+    assert_int_equal(p.usr_lfs_version, 1);
+    assert_int_equal(p.bak_lfs_version, 1);
     // Different randomness, different identity.
     qp_device_profile_t q;
     assert_int_equal(qp_device_profile_make(&q, &o, 987654321098765ull, msg, sizeof msg), 0);
@@ -65,6 +68,10 @@ static void test_make_rejects_bad_options(void **state) {
     assert_non_null(strstr(msg, "Luhn"));
     qp_device_options_t bad_sn = {.sn = "has space"};
     assert_int_equal(qp_device_profile_make(&p, &bad_sn, 1, msg, sizeof msg), QP_ERR_INVAL);
+    qp_device_options_t bad_lfs = {.lfs_version = "3"};
+    assert_int_equal(qp_device_profile_make(&p, &bad_lfs, 1, msg, sizeof msg), QP_ERR_INVAL);
+    assert_string_equal(msg, "invalid littlefs version '3': give 1 (what the EC600S firmware "
+                             "formats) or 2");
 }
 
 static void test_create_load_round_trip(void **state) {
@@ -116,6 +123,59 @@ static void test_load_errors_name_file_and_field(void **state) {
                       "\"heap_size\":-5}", QP_ERR_CORRUPT, "field 'heap_size'");
 }
 
+// Loads `text` as the profile and returns the two versions as usr * 10 + bak.
+static int load_versions(const char *lfs_field) {
+    char text[512], msg[512];
+    snprintf(text, sizeof text, "{\"format\":1,\"model\":\"EC600S\",\"manufacturer\":"
+             "\"Quectel\",\"imei\":\"868540050393723\",\"sn\":\"X1\",\"fw_version\":\"V1\","
+             "\"heap_size\":748032%s}", lfs_field);
+    write_profile(tmpdir, text);
+    qp_device_profile_t p;
+    int err = qp_device_load(tmpdir, &p, msg, sizeof msg);
+    if (err < 0) {
+        print_message("%s\n", msg);
+        return err;
+    }
+    return p.usr_lfs_version * 10 + p.bak_lfs_version;
+}
+
+static void test_lfs_version(void **state) {
+    (void)state;
+    // Profiles from before the field: both partitions littlefs v1.
+    assert_int_equal(load_versions(""), 11);
+    assert_int_equal(load_versions(",\"lfs_version\":{}"), 11);
+    assert_int_equal(load_versions(",\"lfs_version\":{\"customer_fs\":2}"), 21);
+    assert_int_equal(load_versions(",\"lfs_version\":{\"customer_backup_fs\":2,"
+                                   "\"customer_fs\":1}"), 12);
+    // `device new --lfs-version 2` writes both, and they load back.
+    char dir[300], msg[512];
+    snprintf(dir, sizeof dir, "%s/dev2", tmpdir);
+    qp_device_profile_t p, q;
+    qp_device_options_t o = {.lfs_version = "2"};
+    assert_int_equal(qp_device_profile_make(&p, &o, 7, msg, sizeof msg), 0);
+    assert_int_equal(p.usr_lfs_version * 10 + p.bak_lfs_version, 22);
+    assert_int_equal(qp_device_create(dir, &p, msg, sizeof msg), 0);
+    assert_int_equal(qp_device_load(dir, &q, msg, sizeof msg), 0);
+    assert_memory_equal(&p, &q, sizeof p);
+    // Each mistake names the field and what is wrong.
+    expect_load_error("{\"format\":1,\"model\":\"EC600S\",\"manufacturer\":\"Quectel\","
+                      "\"imei\":\"868540050393723\",\"sn\":\"X1\",\"fw_version\":\"V1\","
+                      "\"heap_size\":748032,\"lfs_version\":2}", QP_ERR_CORRUPT,
+                      "field 'lfs_version' must be an object");
+    expect_load_error("{\"format\":1,\"model\":\"EC600S\",\"manufacturer\":\"Quectel\","
+                      "\"imei\":\"868540050393723\",\"sn\":\"X1\",\"fw_version\":\"V1\","
+                      "\"heap_size\":748032,\"lfs_version\":{\"customer_fs\":3}}",
+                      QP_ERR_CORRUPT, "'customer_fs' must be 1 (littlefs v1) or 2");
+    expect_load_error("{\"format\":1,\"model\":\"EC600S\",\"manufacturer\":\"Quectel\","
+                      "\"imei\":\"868540050393723\",\"sn\":\"X1\",\"fw_version\":\"V1\","
+                      "\"heap_size\":748032,\"lfs_version\":{\"customer_fs\":\"2\"}}",
+                      QP_ERR_CORRUPT, "'customer_fs' must be 1 (littlefs v1) or 2");
+    expect_load_error("{\"format\":1,\"model\":\"EC600S\",\"manufacturer\":\"Quectel\","
+                      "\"imei\":\"868540050393723\",\"sn\":\"X1\",\"fw_version\":\"V1\","
+                      "\"heap_size\":748032,\"lfs_version\":{\"usr\":2}}",
+                      QP_ERR_CORRUPT, "no file-system partition 'usr'");
+}
+
 static void test_load_missing_device(void **state) {
     (void)state;
     char dir[300], msg[512];
@@ -133,6 +193,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_create_load_round_trip, make_tmpdir, remove_tmpdir),
         cmocka_unit_test_setup_teardown(test_load_errors_name_file_and_field, make_tmpdir,
                                         remove_tmpdir),
+        cmocka_unit_test_setup_teardown(test_lfs_version, make_tmpdir, remove_tmpdir),
         cmocka_unit_test_setup_teardown(test_load_missing_device, make_tmpdir, remove_tmpdir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,9 +1,11 @@
 // qp_storage.c - open a device's flash and mount /usr and /bak (qp_storage.h).
 //
-// The geometry is the EC600S firmware's: littlefs v1, 4096-byte read, program and block
-// sizes, one block per flash sector. Mounting is strict (a damaged partition is not
-// silently repaired) unless the caller asks to format an empty one, as the module's boot
-// script does when VfsLfs1 finds no file system.
+// The geometry is the EC600S firmware's: 4096-byte read, program and block sizes, one block
+// per flash sector. Mounting follows the newer firmware's boot script: VfsLfs1 first, then
+// VfsLfs2 (qp_fs_mount with disk_version 0 detects in that order, moving to v2 only when
+// no v1 superblock is found). Mounting is strict (a damaged partition is not silently
+// repaired) unless the caller asks to format an empty one, as the boot does when neither
+// version finds a file system; it formats with the version the device profile configures.
 #include "device_internal.h"
 #include "qp/qp_storage.h"
 #include "qp/qp_err.h"
@@ -16,11 +18,20 @@ static void flash_path(char *out, size_t outlen, const char *dir) {
     snprintf(out, outlen, "%s/%s", dir, QP_FLASH_IMAGE_NAME);
 }
 
+qp_storage_format_t qp_storage_format_of(const qp_device_profile_t *profile) {
+    qp_storage_format_t fmt = {
+        profile->usr_lfs_version == 2 ? QP_FS_DISK_VERSION_LFS2 : QP_FS_DISK_VERSION_LFS1,
+        profile->bak_lfs_version == 2 ? QP_FS_DISK_VERSION_LFS2 : QP_FS_DISK_VERSION_LFS1,
+    };
+    return fmt;
+}
+
 static int volume_setup(qp_storage_t *st, qp_storage_volume_t *v, const char *partition,
-                        const char *mount_name) {
+                        const char *mount_name, uint32_t format_version) {
     memset(v, 0, sizeof *v);
     v->partition = partition;
     v->mount_name = mount_name;
+    v->format_version = format_version ? format_version : QP_FS_DISK_VERSION_LFS1;
     int err = qp_flash_part_open(&v->part, &st->flash, &st->table, partition);
     if (err == 0) {
         err = qp_flash_bd_init(&v->bd, &v->part, QP_STORAGE_BLOCK_SIZE);
@@ -38,13 +49,16 @@ static int volume_setup(qp_storage_t *st, qp_storage_volume_t *v, const char *pa
     v->cfg.block_size = QP_STORAGE_BLOCK_SIZE;
     v->cfg.block_count = v->bd.block_count;
     v->cfg.cache_size = QP_STORAGE_BLOCK_SIZE;
-    v->cfg.disk_version = QP_FS_DISK_VERSION_LFS1;
+    v->cfg.disk_version = 0; // mount: v1, then v2
     return 0;
 }
 
 static int volume_mount(qp_storage_volume_t *v, unsigned flags, char *msg, size_t msglen) {
     int err = qp_fs_mount(&v->fs, &v->cfg);
     if (err == QP_ERR_CORRUPT && (flags & QP_STORAGE_FORMAT_IF_EMPTY)) {
+        // Neither version found a file system: format it as configured. The config keeps
+        // that version, so the mount below accepts only what was just written.
+        v->cfg.disk_version = v->format_version;
         err = qp_fs_format(&v->fs, &v->cfg);
         if (err == 0) {
             v->formatted = 1;
@@ -54,7 +68,8 @@ static int volume_mount(qp_storage_volume_t *v, unsigned flags, char *msg, size_
     if (err < 0) {
         return qp_device_fail(err, msg, msglen, "%s (/%s): cannot mount: %s%s", v->partition,
                               v->mount_name, qp_strerror(err),
-                              err == QP_ERR_CORRUPT ? " (no valid littlefs v1 file system)" : "");
+                              err == QP_ERR_CORRUPT ? " (no valid littlefs v1 or v2 file system)"
+                                                    : "");
     }
     v->mounted = 1;
     return 0;
@@ -64,8 +79,8 @@ static void default_layout(qp_flash_ptable_t *layout) {
     qp_flash_layout_ec600s(layout, NULL); // the defaults always fit
 }
 
-int qp_storage_open(qp_storage_t *st, const char *device_dir, unsigned flags, char *msg,
-                    size_t msglen) {
+int qp_storage_open(qp_storage_t *st, const char *device_dir, unsigned flags,
+                    const qp_storage_format_t *fmt, char *msg, size_t msglen) {
     char path[4096];
     memset(st, 0, sizeof *st);
     qp_flash_init(&st->flash);
@@ -93,8 +108,13 @@ int qp_storage_open(qp_storage_t *st, const char *device_dir, unsigned flags, ch
         }
         return qp_device_fail(err, msg, msglen, "%s: %s", path, qp_strerror(err));
     }
-    if ((err = volume_setup(st, &st->usr, QP_FLASH_PART_CUSTOMER_FS, "usr")) < 0
-        || (err = volume_setup(st, &st->bak, QP_FLASH_PART_CUSTOMER_BACKUP_FS, "bak")) < 0) {
+    qp_storage_format_t v1 = {0, 0};
+    if (!fmt) {
+        fmt = &v1;
+    }
+    if ((err = volume_setup(st, &st->usr, QP_FLASH_PART_CUSTOMER_FS, "usr", fmt->usr)) < 0
+        || (err = volume_setup(st, &st->bak, QP_FLASH_PART_CUSTOMER_BACKUP_FS, "bak",
+                               fmt->bak)) < 0) {
         qp_storage_close(st);
         return qp_device_fail(err, msg, msglen, "%s: partition table: %s", path, qp_strerror(err));
     }
@@ -125,7 +145,7 @@ void qp_storage_close(qp_storage_t *st) {
 }
 
 int qp_storage_create(const char *device_dir, const void *firmware, size_t firmware_len,
-                      char *msg, size_t msglen) {
+                      const qp_storage_format_t *fmt, char *msg, size_t msglen) {
     char path[4096];
     flash_path(path, sizeof path, device_dir);
     qp_flash_ptable_t layout;
@@ -144,7 +164,7 @@ int qp_storage_create(const char *device_dir, const void *firmware, size_t firmw
         return qp_device_fail(err, msg, msglen, "%s: cannot create: %s", path, qp_strerror(err));
     }
     // Formats both partitions, as the factory image the module ships with.
-    err = qp_storage_open(&st, device_dir, QP_STORAGE_FORMAT_IF_EMPTY, msg, msglen);
+    err = qp_storage_open(&st, device_dir, QP_STORAGE_FORMAT_IF_EMPTY, fmt, msg, msglen);
     if (err == 0 && firmware) {
         err = qp_firmware_install(&st.flash, &st.table, firmware, firmware_len, msg, msglen);
     }

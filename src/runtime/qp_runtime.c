@@ -91,12 +91,14 @@ static void set_identity(const qp_device_profile_t *p) {
     qp_hal_modem_set(QP_HAL_MODEM_PRODUCT_ID, p->manufacturer);
 }
 
-// Mounts /usr and /bak. A partition with no file system is formatted, as the module's boot
-// does, and we say so: it means the user's files are gone (or never were there).
+// Mounts /usr and /bak, each as littlefs v1 or else v2. A partition with neither is
+// formatted, as the module's boot does, in the version the profile configures, and we say
+// so: it means the user's files are gone (or never were there).
 static int open_storage(const qp_runtime_config_t *cfg) {
     char msg[512];
+    qp_storage_format_t fmt = qp_storage_format_of(cfg->profile);
     int err = qp_storage_open(&storage, cfg->device_dir,
-                              QP_STORAGE_FORMAT_IF_EMPTY | QP_STORAGE_BAK_READONLY, msg,
+                              QP_STORAGE_FORMAT_IF_EMPTY | QP_STORAGE_BAK_READONLY, &fmt, msg,
                               sizeof msg);
     if (err < 0) {
         fprintf(stderr, "qpy: %s\n", msg);
@@ -105,8 +107,9 @@ static int open_storage(const qp_runtime_config_t *cfg) {
     const qp_storage_volume_t *volumes[] = {&storage.usr, &storage.bak};
     for (int i = 0; i < 2; i++) {
         if (volumes[i]->formatted) {
-            fprintf(stderr, "qpy: %s held no file system: formatted it (littlefs v1), "
-                    "mounted at /%s\n", volumes[i]->partition, volumes[i]->mount_name);
+            fprintf(stderr, "qpy: %s held no file system: formatted it (littlefs v%u), "
+                    "mounted at /%s\n", volumes[i]->partition,
+                    (unsigned)(volumes[i]->fs.disk_version >> 16), volumes[i]->mount_name);
         }
     }
     if (cfg->verbose) {

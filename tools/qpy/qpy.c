@@ -39,7 +39,10 @@ static const char usage_text[] =
     "  serve                keep the module running, its REPL on a pseudo-terminal\n"
     "                       (path printed and linked as DIR/repl) until SIGTERM\n"
     "  device new DIR [--model EC600S|EC100Y] [--imei N] [--sn S] [--fw-version V]\n"
-    "                       create a device (directory with its profile, device.json)\n"
+    "             [--lfs-version 1|2]\n"
+    "                       create a device (directory with its profile, device.json);\n"
+    "                       --lfs-version: the littlefs /usr and /bak are formatted\n"
+    "                       with (default 1, as the EC600S and EC100Y firmware)\n"
     "  device show [DIR]    print a device's profile\n"
     "  fs ls|cat|cp|rm|mkdir|df ...\n"
     "                       the files of a device that is not running ('qpy fs --help')\n"
@@ -104,7 +107,8 @@ static int install_factory_flash(const char *dir, const qp_device_profile_t *pro
     if (err < 0) {
         snprintf(msg, msglen, "the built-in firmware image is damaged: %s", qp_strerror(err));
     } else {
-        err = qp_storage_create(dir, image, qp_default_firmware_size, msg, msglen);
+        qp_storage_format_t fmt = qp_storage_format_of(profile);
+        err = qp_storage_create(dir, image, qp_default_firmware_size, &fmt, msg, msglen);
     }
     free(image);
     return err;
@@ -137,6 +141,7 @@ static int cmd_device_new(int argc, char **argv, int verbose) {
         {"imei", required_argument, NULL, 'i'},
         {"sn", required_argument, NULL, 's'},
         {"fw-version", required_argument, NULL, 'f'},
+        {"lfs-version", required_argument, NULL, 'l'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -149,6 +154,7 @@ static int cmd_device_new(int argc, char **argv, int verbose) {
         case 'i': opts.imei = optarg; break;
         case 's': opts.sn = optarg; break;
         case 'f': opts.fw_version = optarg; break;
+        case 'l': opts.lfs_version = optarg; break;
         case 'h': fputs(usage_text, stdout); return 0;
         default: return usage_error("unknown option '%s' for 'device new'", argv[optind - 1]);
         }

@@ -536,7 +536,7 @@ int qpy_fs_main(const char *device_dir, int argc, char **argv) {
     qp_storage_t st;
     char msg[512];
     int writes = strcmp(cmd, "cp") == 0 || strcmp(cmd, "rm") == 0 || strcmp(cmd, "mkdir") == 0;
-    int err = qp_storage_open(&st, device_dir, writes ? 0 : QP_STORAGE_READONLY, msg,
+    int err = qp_storage_open(&st, device_dir, writes ? 0 : QP_STORAGE_READONLY, NULL, msg,
                               sizeof msg);
     if (err < 0) {
         fprintf(stderr, "qpy: %s\n", msg);

@@ -30,6 +30,13 @@
 #define QP_ERR_NOTSUP   (-ENOTSUP)    // valid but not supported by this build or format
 #define QP_ERR_RANGE    (-ERANGE)     // value out of range
 #define QP_ERR_PERM     (-EPERM)      // operation not permitted here (e.g. across mounts)
+// Not signed by the trusted key: a signature is required and missing, or does not verify
+// (SPEC-patch §3.5). EKEYREJECTED is Linux's; C libraries without it get its value.
+#ifdef EKEYREJECTED
+#define QP_ERR_AUTH     (-EKEYREJECTED)
+#else
+#define QP_ERR_AUTH     (-129)
+#endif
 
 // Text for an error code: qp_strerror(QP_ERR_CORRUPT) is "corrupt data (failed integrity
 // check)". Never NULL; unknown codes give "unknown error". Thread-safe (static strings).

@@ -29,7 +29,7 @@
 // Version of the package format (SPEC-patch §2). A reader refuses another major version
 // (QP_ERR_NOTSUP) and reads every minor version of its own major.
 #define QP_PATCH_VERSION_MAJOR 1
-#define QP_PATCH_VERSION_MINOR 0
+#define QP_PATCH_VERSION_MINOR 1
 
 #define QP_PATCH_MAGIC "QPPATCH\x1a"   // 8 bytes at offset 0
 #define QP_PATCH_HEADER_SIZE 256u     // fixed header, then the section table
@@ -40,6 +40,8 @@
 
 // Header flags (SPEC-patch §3).
 #define QP_PATCH_F_IMAGE 0x1u  // spaces are uncompressed qp_image sections, not the images
+#define QP_PATCH_F_SIGNED 0x2u // header bytes 192..255 hold a signature (1.1, §3.5,
+                               // qp_patch_sig.h)
 
 // Branch filters applied to both sides before diffing (SPEC-patch §5).
 #define QP_PATCH_FILTER_NONE 0u
@@ -143,7 +145,8 @@ void qp_patch_init(qp_patch_t *p);
 //                        allocator failed
 int qp_patch_open(qp_patch_t *p, const qp_patch_config_t *cfg);
 
-// Hashes the whole package and compares with its package_sha256 (SPEC-patch §3.2).
+// Hashes the whole package and compares with its package_sha256 (SPEC-patch §3.2). It does
+// not check a signature (qp_patch_sig_verify, qp_patch_sig.h).
 // @retval QP_ERR_CORRUPT mismatch (truncated or damaged package)
 int qp_patch_verify(qp_patch_t *p);
 

@@ -29,6 +29,7 @@ const char *qp_strerror(int err) {
     case QP_ERR_NOTSUP: return "not supported";
     case QP_ERR_RANGE: return "value out of range";
     case QP_ERR_PERM: return "operation not permitted";
+    case QP_ERR_AUTH: return "not signed by the trusted key";
     default: return "unknown error";
     }
 }
@@ -58,6 +59,7 @@ const char *qp_errname(int err) {
     case EBADMSG: return "EBADMSG";
     case ENOTSUP: return "EOPNOTSUPP";
     case ETIMEDOUT: return "ETIMEDOUT";
+    case -QP_ERR_AUTH: return "EKEYREJECTED";
     default: return NULL;
     }
 }

@@ -13,6 +13,7 @@
 #include <mbedtls/version.h>
 
 #include "qp/qp_patch.h"
+#include "qp/qp_patch_sig.h"
 
 #if defined(__GNUC__)
 #define QP_INTERNAL __attribute__((visibility("hidden")))
@@ -50,6 +51,7 @@
 #define PH_OLD_SHA 96
 #define PH_NEW_SHA 128
 #define PH_PKG_SHA 160
+#define PH_SIG 192 // signature, QP_PATCH_SIG_SIZE bytes to the end of the fixed header (§3.5)
 
 // Section descriptor offsets (SPEC-patch §3.3).
 #define PS_NAME 0
@@ -82,6 +84,31 @@ static inline void qp_put16(uint8_t *b, uint16_t v) {
     b[0] = (uint8_t)v;
     b[1] = (uint8_t)(v >> 8);
 }
+
+// Sets to 0 the bytes of `buf` (package bytes [off, off + len)) that fall in package range
+// [lo, hi): how the hashes of §3.2 and §3.5 leave out the fields that hold them.
+static inline void qp_patch_zero_range(uint8_t *buf, uint32_t off, uint32_t len, uint32_t lo,
+                                       uint32_t hi) {
+    for (uint32_t i = lo > off ? lo - off : 0; i < len && off + i < hi; i++) {
+        buf[i] = 0;
+    }
+}
+
+// The digest a package signature signs (§3.5): SHA-256 of header bytes [0, header_size)
+// read through `read`, with the signature field taken as zeros.
+QP_INTERNAL int qp_patch_sig_digest(qp_patch_read_fn read, void *ctx, uint32_t header_size,
+                                    uint8_t md[32]);
+
+// Key text for mbedTLS's parsers (qp_patch_sig.c and qp_patch_sign.c): copies `len` bytes of
+// PEM or DER into `buf` (QP_PATCH_SIG_PEM_MAX + 1 bytes) and sets *n to the length the
+// parsers want. QP_ERR_INVAL for NULL, empty or too long.
+QP_INTERNAL int qp_patch_sig_key_text(const void *text, size_t len, uint8_t *buf, size_t *n);
+
+// Maps the result of an mbedTLS key parse and checks the key is ECDSA P-256: 0, or
+// QP_ERR_INVAL (not a key of the kind parsed), QP_ERR_NOTSUP (another algorithm or curve),
+// QP_ERR_NOMEM.
+struct mbedtls_pk_context;
+QP_INTERNAL int qp_patch_sig_check_p256(int mbed_err, struct mbedtls_pk_context *pk);
 
 // Branch filter (SPEC-patch §5) over `buf`, which holds the bytes at positions
 // [buf_pos, buf_pos + len) of a space. Converts every candidate instruction starting at a

@@ -580,12 +580,9 @@ int qp_patch_verify(qp_patch_t *p) {
         if (err < 0) {
             break;
         }
-        // The hash field itself is hashed as zeros (§3.2).
-        for (uint32_t i = 0; i < k; i++) {
-            if (off + i >= PH_PKG_SHA && off + i < PH_PKG_SHA + 32u) {
-                b[i] = 0;
-            }
-        }
+        // The hash field and the signature are hashed as zeros (§3.2): signing a package
+        // must not change the hash the signature covers.
+        qp_patch_zero_range(b, off, k, PH_PKG_SHA, PH_SIG + QP_PATCH_SIG_SIZE);
         qp_sha256_update(&c, b, k);
         off += k;
     }

@@ -109,11 +109,20 @@ int qp_patch_parse_header(const uint8_t *h, uint32_t avail, qp_patch_info_t *inf
     memcpy(info->old_sha256, h + PH_OLD_SHA, 32);
     memcpy(info->new_sha256, h + PH_NEW_SHA, 32);
     memcpy(info->package_sha256, h + PH_PKG_SHA, 32);
-    if (info->flags & ~QP_PATCH_F_IMAGE) {
+    if (info->flags & ~(QP_PATCH_F_IMAGE | QP_PATCH_F_SIGNED)) {
         return QP_ERR_NOTSUP;
     }
     if (nul_terminated_name(h + PH_MODEL, QP_PATCH_MODEL_MAX, info->model) < 0) {
         return QP_ERR_CORRUPT;
+    }
+    // The signature field is outside the package hash (§3.2); unsigned, it must be zeros,
+    // so that damage there is still noticed.
+    if (!(info->flags & QP_PATCH_F_SIGNED)) {
+        for (uint32_t i = PH_SIG; i < PH_SIG + QP_PATCH_SIG_SIZE; i++) {
+            if (h[i]) {
+                return QP_ERR_CORRUPT;
+            }
+        }
     }
     if (info->section_count == 0 || info->section_count > QP_PATCH_SECTIONS_MAX ||
         info->header_size !=

@@ -88,6 +88,13 @@ struct qp_vfs;
 void qp_hal_storage_set(struct qp_vfs *vfs);
 struct qp_vfs *qp_hal_storage(void);
 
+// The device storage behind that namespace (struct qp_storage, qp_storage.h), for the
+// partitions scripts mount themselves (uos.VfsLfs1/VfsLfs2, uos.mount, uos.umount); set
+// and cleared with it.
+struct qp_storage;
+void qp_hal_volumes_set(struct qp_storage *st);
+struct qp_storage *qp_hal_volumes(void);
+
 // Fills buf with n bytes from the host's random source (uos.urandom).
 // @retval QP_ERR_IO the source failed
 int qp_hal_random(void *buf, size_t n);

@@ -66,6 +66,41 @@ qp_storage_format_t qp_storage_format_of(const qp_device_profile_t *profile);
 int qp_storage_open(qp_storage_t *st, const char *device_dir, unsigned flags,
                     const qp_storage_format_t *fmt, char *msg, size_t msglen);
 
+// ---- A script's own mounts: uos.VfsLfs1/VfsLfs2, uos.mount, uos.umount ----
+//
+// QuecPython names a file-system partition rather than a block device:
+// uos.VfsLfs1(readsize, progsize, lookahead, "customer_fs"). Here a partition's file system
+// is its volume's one qp_fs_t, shared by every mount of it (/usr and a script's
+// uos.mount(uos.VfsLfs1(32, 32, 32, "customer_fs"), "/usr2") see the same files), so two
+// mounts never hold two diverging views of one flash. `lfs` is the littlefs major version
+// a call expects (1 for VfsLfs1, 2 for VfsLfs2). Errors are MicroPython's errnos.
+
+// The volume of `partition` ("customer_fs" or "customer_backup_fs"), which must hold
+// littlefs `lfs` (uos.VfsLfsN(...)).
+// @retval -ENODEV no such partition, or it holds the other version (QuecPython's OSError 19)
+int qp_storage_volume_find(qp_storage_t *st, const char *partition, int lfs,
+                           qp_storage_volume_t **out);
+
+// Formats `partition` as littlefs `lfs` and mounts it again (uos.VfsLfsN.mkfs(...)).
+// @retval -ENODEV     no such partition
+// @retval QP_ERR_BUSY it is mounted in the namespace (uos.umount it first), or files or
+//                     directories of it are open
+int qp_storage_mkfs(qp_storage_t *st, const char *partition, int lfs);
+
+// Mounts volume `v` at `path` ("/name"; flags QP_VFS_MOUNT_*), checking again that it holds
+// littlefs `lfs` (an mkfs of the other version may have come in between).
+// @retval QP_ERR_PERM  `path` is "/" or already a mount point (MicroPython's EPERM)
+// @retval QP_ERR_INVAL `path` is not "/" and a name of 1 to QP_VFS_MOUNT_NAME_MAX bytes
+// @retval QP_ERR_NOSPC all QP_VFS_MOUNT_MAX mount slots are in use
+// @retval -ENODEV      the volume no longer holds littlefs `lfs`
+int qp_storage_mount(qp_storage_t *st, qp_storage_volume_t *v, int lfs, const char *path,
+                     unsigned flags);
+
+// Removes the mount at `path` ("/name", exactly as mounted).
+// @retval QP_ERR_INVAL nothing is mounted there (MicroPython's EINVAL)
+// @retval QP_ERR_BUSY  files or directories of that file system are open
+int qp_storage_umount(qp_storage_t *st, const char *path);
+
 // Unmounts and closes the flash. Safe on a zeroed or failed handle.
 void qp_storage_close(qp_storage_t *st);
 

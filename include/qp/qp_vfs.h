@@ -68,7 +68,10 @@ void qp_vfs_init(qp_vfs_t *vfs);
 int qp_vfs_mount(qp_vfs_t *vfs, const char *name, qp_fs_t *fs, unsigned flags);
 
 // Removes the mount "/<name>" (the qp_fs_t is not unmounted). The current directory goes
-// back to "/" if it was inside. @retval QP_ERR_NOENT no such mount
+// back to "/" if it was inside.
+// @retval QP_ERR_NOENT no such mount
+// @retval QP_ERR_BUSY  files or directories of its file system are open (their handles
+//                      reach the file system through the mount)
 int qp_vfs_umount(qp_vfs_t *vfs, const char *name);
 
 // Resolves `path` against the current directory into an absolute path without ".", ".."

@@ -11,6 +11,7 @@
 #include "qp/qp_err.h"
 #include "qp/qp_firmware.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -131,6 +132,82 @@ int qp_storage_open(qp_storage_t *st, const char *device_dir, unsigned flags,
                  flags & QP_STORAGE_READONLY ? QP_VFS_MOUNT_READONLY : 0);
     qp_vfs_mount(&st->vfs, "bak", &st->bak.fs, bak_flags);
     return 0;
+}
+
+// ---- A script's own mounts ----
+
+static qp_storage_volume_t *volume_named(qp_storage_t *st, const char *partition) {
+    qp_storage_volume_t *volumes[] = {&st->usr, &st->bak};
+    for (int i = 0; i < 2; i++) {
+        if (volumes[i]->partition && strcmp(volumes[i]->partition, partition) == 0) {
+            return volumes[i];
+        }
+    }
+    return NULL;
+}
+
+// 1 when the volume holds a mounted littlefs of major version `lfs`.
+static int holds(const qp_storage_volume_t *v, int lfs) {
+    return v->mounted && (int)(v->fs.disk_version >> 16) == lfs;
+}
+
+int qp_storage_volume_find(qp_storage_t *st, const char *partition, int lfs,
+                           qp_storage_volume_t **out) {
+    qp_storage_volume_t *v = volume_named(st, partition);
+    if (!v || !holds(v, lfs)) {
+        return -ENODEV;
+    }
+    *out = v;
+    return 0;
+}
+
+int qp_storage_mkfs(qp_storage_t *st, const char *partition, int lfs) {
+    qp_storage_volume_t *v = volume_named(st, partition);
+    if (!v || (lfs != 1 && lfs != 2)) {
+        return -ENODEV;
+    }
+    for (unsigned i = 0; i < QP_VFS_MOUNT_MAX; i++) {
+        if (st->vfs.mounts[i].name[0] && st->vfs.mounts[i].fs == &v->fs) {
+            return QP_ERR_BUSY;
+        }
+    }
+    if (v->mounted && (v->fs.files || v->fs.dirs)) {
+        return QP_ERR_BUSY;
+    }
+    if (v->mounted) {
+        qp_fs_unmount(&v->fs);
+        v->mounted = 0;
+    }
+    v->cfg.disk_version = lfs == 2 ? QP_FS_DISK_VERSION_LFS2 : QP_FS_DISK_VERSION_LFS1;
+    int err = qp_fs_format(&v->fs, &v->cfg);
+    if (err == 0) {
+        err = qp_fs_mount(&v->fs, &v->cfg);
+    }
+    v->mounted = err == 0;
+    return err;
+}
+
+int qp_storage_mount(qp_storage_t *st, qp_storage_volume_t *v, int lfs, const char *path,
+                     unsigned flags) {
+    if (path[0] != '/') {
+        return QP_ERR_INVAL;
+    }
+    if (path[1] == '\0') {
+        return QP_ERR_PERM; // "/" holds the mount points
+    }
+    if (!holds(v, lfs)) {
+        return -ENODEV;
+    }
+    int err = qp_vfs_mount(&st->vfs, path + 1, &v->fs, flags);
+    return err == QP_ERR_EXIST ? QP_ERR_PERM : err;
+}
+
+int qp_storage_umount(qp_storage_t *st, const char *path) {
+    if (path[0] != '/') {
+        return QP_ERR_INVAL;
+    }
+    int err = qp_vfs_umount(&st->vfs, path + 1);
+    return err == QP_ERR_NOENT ? QP_ERR_INVAL : err;
 }
 
 void qp_storage_close(qp_storage_t *st) {

@@ -116,6 +116,7 @@ static int open_storage(const qp_runtime_config_t *cfg) {
         fprintf(stderr, "qpy: mounted customer_fs at /usr, customer_backup_fs at /bak\n");
     }
     qp_hal_storage_set(&storage.vfs);
+    qp_hal_volumes_set(&storage);
     return 0;
 }
 
@@ -272,6 +273,7 @@ int qp_runtime_main(const qp_runtime_config_t *cfg) {
         }
     }
     qp_hal_storage_set(NULL);
+    qp_hal_volumes_set(NULL);
     qp_storage_close(&storage);
     qp_firmware_free(&firmware);
     if (cfg->restarted_from_run && status == 0) {

@@ -48,6 +48,9 @@ int qp_vfs_umount(qp_vfs_t *vfs, const char *name) {
     if (!m) {
         return QP_ERR_NOENT;
     }
+    if (m->fs->files || m->fs->dirs) {
+        return QP_ERR_BUSY;
+    }
     size_t len = strlen(name);
     if (strncmp(vfs->cwd + 1, name, len) == 0
         && (vfs->cwd[1 + len] == '\0' || vfs->cwd[1 + len] == '/')) {

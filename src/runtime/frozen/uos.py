@@ -1,7 +1,7 @@
 # uos.py - QuecPython's uos: the file functions over /usr and /bak (from the C module
-# _qp_uos), uname/uname2, and urandom.
-from _qp_uos import (chdir, getcwd, ilistdir, listdir, mkdir, remove, rename, rmdir,  # noqa: F401
-                     stat, statvfs, urandom)
+# _qp_uos), VfsLfs1/VfsLfs2 with mount/umount, uname/uname2, and urandom.
+from _qp_uos import (VfsLfs1, VfsLfs2, chdir, getcwd, ilistdir, listdir, mkdir,  # noqa: F401
+                     mount, remove, rename, rmdir, stat, statvfs, umount, urandom)
 import _qp_runtime
 
 _RELEASE = "1.12.0"

@@ -1,6 +1,6 @@
 // Unit tests for the module's namespace: path resolution, mounts, the current directory,
-// the root's listing, read-only mounts and MicroPython's error codes, over two littlefs
-// volumes on a RAM flash.
+// the root's listing, read-only mounts, no unmounting under open handles and MicroPython's
+// error codes, over two littlefs volumes on a RAM flash.
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -192,6 +192,18 @@ static void test_mount_table(void **state) {
     assert_string_equal(qp_vfs_getcwd(&w->vfs), "/");
     assert_int_equal(qp_vfs_umount(&w->vfs, "m1"), QP_ERR_NOENT);
     assert_int_equal(qp_vfs_umount(&w->vfs, "m2"), 0);
+    // Open handles reach their file system through the mount: it stays while they are open.
+    qp_vfs_file_t f;
+    memset(&f, 0, sizeof f);
+    assert_int_equal(qp_vfs_file_open(&w->vfs, &f, "/usr/busy.txt",
+                                      QP_FS_O_WRONLY | QP_FS_O_CREAT, NULL), 0);
+    assert_int_equal(qp_vfs_umount(&w->vfs, "usr"), QP_ERR_BUSY);
+    assert_int_equal(qp_vfs_file_close(&w->vfs, &f), 0);
+    qp_vfs_dir_t d;
+    assert_int_equal(qp_vfs_dir_open(&w->vfs, &d, "/usr"), 0);
+    assert_int_equal(qp_vfs_umount(&w->vfs, "usr"), QP_ERR_BUSY);
+    assert_int_equal(qp_vfs_dir_close(&w->vfs, &d), 0);
+    assert_int_equal(qp_vfs_umount(&w->vfs, "usr"), 0);
 }
 
 int main(void) {

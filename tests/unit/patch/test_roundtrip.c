@@ -98,6 +98,66 @@ static void test_random_and_edges(void **state) {
     free(b);
 }
 
+// Short chance matches far from the alignment are not taken (qp_diff.c, "excursions"):
+// NEW is OLD with 48-byte snippets copied from 40 KiB away pasted over it every 4 KiB.
+// Every add run the package makes must either be long or stay near the previous one, so
+// the module's old-section decoder never restarts for a snippet; and it still rebuilds NEW.
+typedef struct run_walk {
+    int64_t prev_end;
+    uint32_t far_short;
+} run_walk_t;
+
+static int note_run(void *ctx, uint32_t new_pos, uint32_t old_pos, uint32_t len) {
+    run_walk_t *w = ctx;
+    (void)new_pos;
+    if (len == 0) {
+        return 0;
+    }
+    int64_t jump = (int64_t)old_pos - w->prev_end;
+    if (w->prev_end >= 0 && (jump > 8192 || jump < -8192) && len < 256) {
+        w->far_short++;
+    }
+    w->prev_end = (int64_t)old_pos + len;
+    return 0;
+}
+
+static void test_no_short_excursions(void **state) {
+    (void)state;
+    const uint32_t size = 96 * 1024;
+    uint8_t *old = malloc(size), *nw = malloc(size);
+    tu_make_random(old, size, 7);
+    memcpy(nw, old, size);
+    for (uint32_t at = 4096; at + 48 < size; at += 4096) {
+        uint32_t from = (at + 40 * 1024) % (size - 48);
+        memcpy(nw + at, old + from, 48);
+    }
+    roundtrip(old, size, nw, size, QP_DIFF_FILTER_NONE, NULL);
+    qp_diff_config_t cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.filter = QP_DIFF_FILTER_NONE;
+    cfg.level = 6;
+    uint8_t *pkg;
+    uint32_t pkg_size;
+    assert_int_equal(qp_diff_create(&cfg, old, size, nw, size, NULL, 0, &pkg, &pkg_size, NULL),
+                     0);
+    tu_mem_t m = {pkg, pkg_size, 0};
+    qp_patch_config_t c;
+    memset(&c, 0, sizeof c);
+    c.pkg_read = tu_mem_read;
+    c.pkg_ctx = &m;
+    c.pkg_size = pkg_size;
+    qp_patch_t p;
+    qp_patch_init(&p);
+    assert_int_equal(qp_patch_open(&p, &c), 0);
+    run_walk_t w = {-1, 0};
+    assert_int_equal(qp_patch_walk(&p, note_run, &w), 0);
+    assert_int_equal(w.far_short, 0);
+    qp_patch_close(&p);
+    qp_diff_free(pkg);
+    free(old);
+    free(nw);
+}
+
 // An image package: three sections, each diffed against its own old range; one is new.
 static void test_sections(void **state) {
     (void)state;
@@ -197,6 +257,7 @@ int main(void) {
         cmocka_unit_test(test_pairs_every_filter),
         cmocka_unit_test(test_auto_filter_is_smallest),
         cmocka_unit_test(test_random_and_edges),
+        cmocka_unit_test(test_no_short_excursions),
         cmocka_unit_test(test_sections),
         cmocka_unit_test(test_inplace),
     };

@@ -16,6 +16,7 @@
 #define QP_DEVICE_PROFILE_FORMAT 1   // "format" field; bumped on incompatible changes
 #define QP_IMEI_LEN 15
 #define QP_IMEI_TAC_LEN 8
+#define QP_DEVICE_KEY_MAX 512        // bytes of fota_public_key PEM text, NUL included
 
 typedef struct qp_device_profile {
     char model[16];          // "EC600S" or "EC100Y"
@@ -29,6 +30,10 @@ typedef struct qp_device_profile {
     // firmware formats, when absent). Mounting detects either version.
     uint8_t usr_lfs_version; // customer_fs, /usr
     uint8_t bak_lfs_version; // customer_backup_fs, /bak
+    // The public key FOTA packages must be signed with, PEM text ("fota_public_key" in
+    // device.json, optional); empty: unsigned packages are accepted. Checked to be an
+    // ECDSA P-256 public key (SPEC-patch §3.5; docs/SECURITY.md).
+    char fota_public_key[QP_DEVICE_KEY_MAX];
 } qp_device_profile_t;
 
 // What `qpy device new` may set; NULL fields get the model's defaults (random IMEI serial
@@ -39,6 +44,7 @@ typedef struct qp_device_options {
     const char *sn;          // NULL: random, in Quectel's 17-character label format
     const char *fw_version;  // NULL: the model's default firmware version
     const char *lfs_version; // "1" or "2" for both partitions; NULL: "1"
+    const char *fota_public_key; // PEM text of a P-256 public key; NULL: none
 } qp_device_options_t;
 
 // Fills `profile` from `opts` without touching the disk. `random` feeds the IMEI serial

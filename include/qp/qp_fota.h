@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "qp/qp_patch.h"
+#include "qp/qp_patch_sig.h"
 
 // Name of package section 0 of an image package: the new image's header and section
 // table (SPEC-patch §8.1). A '.' cannot appear in a qp_image section name.
@@ -46,6 +47,9 @@ typedef struct qp_fota_apply_config {
     // Test seam: the apply stops with QP_ERR_IO before the n-th flash write operation
     // (erase or program, 1-based) of this call, as a killed process would. 0: never.
     uint32_t stop_after;
+    // If set, the package must carry a good signature by this key (SPEC-patch §3.5),
+    // checked after the package hash on every call (fresh start and resume alike).
+    const qp_patch_sig_key_t *key;
 } qp_fota_apply_config_t;
 
 typedef struct qp_fota_apply_stats {
@@ -62,7 +66,7 @@ typedef struct qp_fota_apply_stats {
 } qp_fota_apply_stats_t;
 
 // Checks an image package against the device without writing anything: header, model,
-// package hash, target holds the package's old image (hash), the old and the new image
+// package hash, signature (if cfg->key), target holds the package's old image (hash), the old and the new image
 // headers agree with the package, and the backup area is large enough. `stats` gets
 // backup_needed and ram_needed. `msg` (may be NULL) says what failed, in the firmware's
 // words where there are some.
@@ -71,6 +75,8 @@ typedef struct qp_fota_apply_stats {
 // @retval QP_ERR_NOSPC   the backup area is too small
 // @retval QP_ERR_NOMEM   needs more RAM than ram_limit
 // @retval QP_ERR_NOTSUP  not an image package, or another major version
+// @retval QP_ERR_AUTH    cfg->key is set and the package is unsigned or its signature does
+//                        not verify with it
 int qp_fota_check(const qp_fota_apply_config_t *cfg, qp_fota_apply_stats_t *stats,
                   char *msg, size_t msglen);
 

@@ -21,6 +21,9 @@ typedef struct qp_fota_store {
     uint32_t sector;
     uint32_t declared, written, erased_to;
     int started;
+    // If set (by the caller, after open), verify() accepts only packages signed with this
+    // key (SPEC-patch §3.5). It must outlive the store.
+    const qp_patch_sig_key_t *key;
 } qp_fota_store_t;
 
 // A qp_patch flash area over a partition view (partition-relative offsets, the flash's
@@ -32,6 +35,19 @@ qp_patch_flash_t qp_fota_part_flash(qp_flash_part_t *part);
 void qp_fota_device_set(qp_flash_t *flash, const qp_flash_ptable_t *table);
 // @retval QP_ERR_NOENT none set
 int qp_fota_device_get(qp_flash_t **flash, const qp_flash_ptable_t **table);
+
+// The public key the device's packages must be signed with (SPEC-patch §3.5, threat model in
+// docs/SECURITY.md), from PEM or DER text (copied). The runtime sets the device profile's
+// key at boot with `pinned` = 1; fota.set_public_key() sets one for the rest of this boot
+// with `pinned` = 0, which cannot replace a pinned key (a script must not be able to lift
+// the device's own requirement).
+// `msg` says why on failure.
+// @retval QP_ERR_PERM a pinned key is set and this call is not pinned
+// and the codes of qp_patch_sig_key_parse() (the key is unchanged then)
+int qp_fota_device_key_set(const void *text, size_t len, int pinned, char *msg,
+                           size_t msglen);
+// The key set, or NULL when packages need no signature.
+const qp_patch_sig_key_t *qp_fota_device_key(void);
 
 // Opens the store (nothing is written until the first write).
 // @retval QP_ERR_NOENT no fota_pkg or firmware partition
@@ -45,15 +61,17 @@ int qp_fota_store_open(qp_fota_store_t *s, qp_flash_t *flash, const qp_flash_pta
 int qp_fota_store_write(qp_fota_store_t *s, const void *data, uint32_t len, int64_t file_size,
                         char *msg, size_t msglen);
 
-// Checks the complete package (qp_fota_check: intact, model, installed firmware, backup
-// space, RAM) and marks it pending for the next boot.
+// Checks the complete package (qp_fota_check: intact, signed with s->key if set, model,
+// installed firmware, backup space, RAM) and marks it pending for the next boot.
 // @retval QP_ERR_CORRUPT incomplete or damaged; and the codes of qp_fota_check()
 int qp_fota_store_verify(qp_fota_store_t *s, char *msg, size_t msglen);
 
-// At boot: applies a pending package in place and clears the store. Returns 1 when the
-// firmware was upgraded, 0 when nothing was pending; QP_ERR_IO/NOMEM: interrupted, still
-// pending (the next boot resumes); other negative codes: the package was refused and
-// cleared, the firmware untouched.
+// At boot: applies a pending package in place and clears the store. With a device key set
+// (qp_fota_device_key_set) the package must be signed with it (checked again, as everything
+// else, before the first write). Returns 1 when the firmware was upgraded, 0 when nothing
+// was pending; QP_ERR_IO/NOMEM: interrupted, still pending (the next boot resumes); other
+// negative codes (QP_ERR_AUTH for a signature): the package was refused and cleared, the
+// firmware untouched.
 int qp_fota_boot(qp_flash_t *flash, const qp_flash_ptable_t *t, char *msg, size_t msglen);
 
 #endif

@@ -77,6 +77,12 @@ int qp_patch_sign_genkey(char *pem, size_t pemlen);
 // @retval QP_ERR_RANGE  `pemlen` is too small
 int qp_patch_sign_pubkey(const void *key_text, size_t len, char *pem, size_t pemlen);
 
+// Checks that `key_text` (PEM or DER, `len` bytes) is a private key qp_patch_sign takes, so
+// a tool can refuse a wrong key before the work that makes the package.
+// @retval QP_ERR_INVAL  not a private key (a public key, garbage, too long)
+// @retval QP_ERR_NOTSUP a key of another kind than ECDSA P-256
+int qp_patch_sign_key_check(const void *key_text, size_t len);
+
 // Signs the package `pkg` (`size` bytes, in memory) in place with the private key
 // `key_text` (PEM or DER, `len` bytes): sets QP_PATCH_F_SIGNED, recomputes package_sha256
 // and writes the signature (SPEC-patch §3.5). Signing a signed package replaces its

@@ -7,6 +7,7 @@
 #include "device_internal.h"
 #include "qp/qp_device.h"
 #include "qp/qp_err.h"
+#include "qp/qp_patch_sig.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
@@ -104,6 +105,18 @@ static int is_label_text(const char *s) {
     return 1;
 }
 
+// The FOTA key (SPEC-patch §3.5): a P-256 public key in PEM that fits the profile.
+static const char key_rule[] = "need an ECDSA P-256 public key in PEM (adiff --pubkey writes one)";
+
+static int set_key(qp_device_profile_t *p, const char *pem) {
+    qp_patch_sig_key_t k;
+    if (copy_field(p->fota_public_key, sizeof p->fota_public_key, pem) < 0 ||
+        qp_patch_sig_key_parse(&k, pem, strlen(pem)) < 0) {
+        return QP_ERR_INVAL;
+    }
+    return 0;
+}
+
 int qp_device_profile_make(qp_device_profile_t *profile, const qp_device_options_t *opts,
                            uint64_t random, char *msg, size_t msglen) {
     const char *model_name = opts->model ? opts->model : "EC600S";
@@ -161,6 +174,10 @@ int qp_device_profile_make(qp_device_profile_t *profile, const qp_device_options
         return qp_device_fail(QP_ERR_INVAL, msg, msglen,
                               "invalid firmware version '%s': need 1 to %zu printable characters "
                               "without spaces", fw, sizeof p.fw_version - 1);
+    }
+    if (opts->fota_public_key && set_key(&p, opts->fota_public_key) < 0) {
+        return qp_device_fail(QP_ERR_INVAL, msg, msglen, "invalid FOTA public key: %s",
+                              key_rule);
     }
     *profile = p;
     return 0;
@@ -236,6 +253,9 @@ int qp_device_save(const char *dir, const qp_device_profile_t *p, char *msg, siz
     cJSON *lfs = ok ? cJSON_AddObjectToObject(root, "lfs_version") : NULL;
     ok = lfs && cJSON_AddNumberToObject(lfs, "customer_fs", p->usr_lfs_version)
          && cJSON_AddNumberToObject(lfs, "customer_backup_fs", p->bak_lfs_version);
+    if (ok && p->fota_public_key[0]) {
+        ok = cJSON_AddStringToObject(root, "fota_public_key", p->fota_public_key) != NULL;
+    }
     char *text = ok ? cJSON_Print(root) : NULL;
     cJSON_Delete(root);
     if (!text) {
@@ -422,6 +442,12 @@ int qp_device_parse(const char *text, size_t len, const char *name,
     }
     p.heap_size = (uint32_t)heap->valuedouble;
     if ((err = load_lfs_versions(root, &p, path, msg, msglen)) < 0) {
+        goto cleanup;
+    }
+    const cJSON *key = cJSON_GetObjectItemCaseSensitive(root, "fota_public_key");
+    if (key && (!cJSON_IsString(key) || set_key(&p, key->valuestring) < 0)) {
+        err = qp_device_fail(QP_ERR_CORRUPT, msg, msglen, "%s: field 'fota_public_key': %s",
+                             path, key_rule);
         goto cleanup;
     }
     *profile = p;

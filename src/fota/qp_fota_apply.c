@@ -536,7 +536,21 @@ static int open_package(fa_t *a) {
     }
     err = qp_patch_verify(&a->p);
     if (err < 0) {
-        say(a, "the package is damaged or incomplete (hash mismatch)");
+        say(a, "the package is damaged, incomplete or tampered with (hash mismatch)");
+        return err;
+    }
+    // With the hash good, the signature over the header vouches for every byte (§3.5).
+    if (cfg->key) {
+        err = qp_patch_sig_verify(&a->p, cfg->key);
+        if (err == QP_ERR_AUTH) {
+            say(a, in->flags & QP_PATCH_F_SIGNED
+                       ? "bad signature: the package was not signed with this device's key "
+                         "(another key, or altered after signing)"
+                       : "the package is not signed, and this device accepts only signed "
+                         "packages");
+        } else if (err < 0) {
+            say(a, "the signature could not be checked");
+        }
     }
     return err;
 }

@@ -1,8 +1,10 @@
 // qp_fota_store.c - the package store of the `fota` module and the boot-time upgrade
 // (SPEC-patch §8.6). The package is streamed into the fota_pkg partition after a one-sector
-// store record; verify() checks it against the installed firmware and marks it pending; at
-// boot a pending package is applied in place (qp_fota_apply, backup area = what the package
-// leaves of fota_pkg), then the record is erased. Host and device; flash through qp_flash.
+// store record; verify() checks it against the installed firmware (and, when the device has
+// a public key, its signature, §3.5) and marks it pending; at boot a pending package is
+// applied in place (qp_fota_apply, backup area = what the package leaves of fota_pkg, the
+// signature checked again), then the record is erased. Host and device; flash through
+// qp_flash. The device's flash and key are process-wide, set by the runtime at boot.
 #include <stdio.h>
 #include <string.h>
 
@@ -17,6 +19,8 @@
 
 static qp_flash_t *dev_flash;
 static const qp_flash_ptable_t *dev_table;
+static qp_patch_sig_key_t dev_key;
+static int dev_key_state; // 0 none, 1 set for this boot, 2 pinned (the device profile's)
 
 void qp_fota_device_set(qp_flash_t *flash, const qp_flash_ptable_t *table) {
     dev_flash = flash;
@@ -36,6 +40,31 @@ static void say(char *msg, size_t len, const char *text) {
     if (msg && len) {
         snprintf(msg, len, "%s", text);
     }
+}
+
+int qp_fota_device_key_set(const void *text, size_t len, int pinned, char *msg,
+                           size_t msglen) {
+    if (dev_key_state == 2 && !pinned) {
+        say(msg, msglen, "the device profile sets the key (fota_public_key); it cannot be "
+                         "replaced at run time");
+        return QP_ERR_PERM;
+    }
+    qp_patch_sig_key_t k;
+    int err = qp_patch_sig_key_parse(&k, text, len);
+    if (err == 0) {
+        dev_key = k;
+        dev_key_state = pinned ? 2 : 1;
+    } else {
+        say(msg, msglen, err == QP_ERR_NOTSUP ? "not an ECDSA P-256 key"
+                         : err == QP_ERR_INVAL ? "not a public key in PEM or DER (adiff --pubkey "
+                                                 "writes one)"
+                                               : qp_strerror(err));
+    }
+    return err;
+}
+
+const qp_patch_sig_key_t *qp_fota_device_key(void) {
+    return dev_key_state ? &dev_key : NULL;
 }
 
 int qp_fota_store_open(qp_fota_store_t *s, qp_flash_t *flash, const qp_flash_ptable_t *t) {
@@ -138,6 +167,7 @@ static void apply_config(qp_fota_store_t *s, uint32_t size, pkgview_t *v,
     c->target = qp_fota_part_flash(&s->fw);
     c->backup = qp_fota_part_flash(bk);
     c->ram_limit = QP_FOTA_RAM_LIMIT;
+    c->key = s->key;
 }
 
 int qp_fota_store_verify(qp_fota_store_t *s, char *msg, size_t msglen) {
@@ -171,6 +201,7 @@ int qp_fota_boot(qp_flash_t *flash, const qp_flash_ptable_t *t, char *msg, size_
     if (err < 0) {
         return 0; // no fota_pkg partition: nothing to do
     }
+    s.key = qp_fota_device_key();
     uint8_t rec[REC_PENDING + 1];
     err = qp_flash_part_read(&s.pkg, 0, rec, sizeof rec);
     if (err < 0) {

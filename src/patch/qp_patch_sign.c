@@ -49,6 +49,14 @@ static int load_private(mbedtls_pk_context *pk, const void *text, size_t len) {
     return err;
 }
 
+int qp_patch_sign_key_check(const void *key_text, size_t len) {
+    mbedtls_pk_context pk;
+    mbedtls_pk_init(&pk);
+    int err = load_private(&pk, key_text, len);
+    mbedtls_pk_free(&pk);
+    return err;
+}
+
 // mbedTLS's writers fail on a short buffer with a base64 or ASN.1 code.
 static int written(int mbed_err) {
     return mbed_err == 0 ? 0 : QP_ERR_RANGE;

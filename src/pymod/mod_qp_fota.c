@@ -1,7 +1,8 @@
 // mod_qp_fota.c - the `_qp_fota` module: the QuecPython `fota` type (the boot script makes
 // sys.modules['fota'] this type, so `import fota; f = fota()` works as on the module). Thin
 // over qp_fota_store (src/fota): write() streams the package into the fota_pkg store,
-// verify() checks it and marks it pending for the boot-time upgrade. Failures return -1
+// verify() checks it (with the device's key, if any: SPEC-patch §3.5) and marks it pending
+// for the boot-time upgrade; set_public_key() is OpenQPY's extension. Failures return -1
 // and print the firmware's log line saying why (docs/platform-facts.md, fota).
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -78,6 +79,7 @@ static PyObject *fota_verify(PyObject *op, PyObject *unused) {
     char msg[160] = "no fota_pkg partition";
     int err = -1;
     if (self->open) {
+        self->store.key = qp_fota_device_key();
         Py_BEGIN_ALLOW_THREADS
         err = qp_fota_store_verify(&self->store, msg, sizeof msg);
         Py_END_ALLOW_THREADS
@@ -90,10 +92,28 @@ static PyObject *fota_verify(PyObject *op, PyObject *unused) {
     return PyLong_FromLong(0);
 }
 
+// OpenQPY's extension (docs/modules/fota.md): fota.set_public_key(pem) makes verify()
+// accept only packages signed with that key for the rest of this boot.
+static PyObject *fota_set_public_key(PyObject *unused, PyObject *args) {
+    (void)unused;
+    const char *text;
+    Py_ssize_t len;
+    if (!PyArg_ParseTuple(args, "s#", &text, &len)) {
+        return NULL;
+    }
+    char msg[160];
+    if (qp_fota_device_key_set(text, (size_t)len, 0, msg, sizeof msg) < 0) {
+        fota_log("set_public_key failed", msg);
+        return PyLong_FromLong(-1);
+    }
+    return PyLong_FromLong(0);
+}
+
 static PyMethodDef fota_methods[] = {
     {"write", fota_write, METH_VARARGS, NULL},
     {"flush", fota_flush, METH_NOARGS, NULL},
     {"verify", fota_verify, METH_NOARGS, NULL},
+    {"set_public_key", fota_set_public_key, METH_VARARGS | METH_STATIC, NULL},
     {NULL, NULL, 0, NULL},
 };
 

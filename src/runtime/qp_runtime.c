@@ -121,10 +121,16 @@ static int open_storage(const qp_runtime_config_t *cfg) {
 }
 
 // A FOTA package verified before the restart is applied in place now, before the firmware
-// is loaded (qp_fota_boot); an interrupted upgrade resumes here on the next boot.
+// is loaded (qp_fota_boot); an interrupted upgrade resumes here on the next boot. A key in
+// the device profile is the device's own: pinned for the fota module, and required here.
 static void apply_fota(const qp_runtime_config_t *cfg) {
     char msg[256] = "";
     qp_fota_device_set(&storage.flash, &storage.table);
+    const char *key = cfg->profile->fota_public_key;
+    if (key[0] && qp_fota_device_key_set(key, strlen(key), 1, msg, sizeof msg) < 0) {
+        fprintf(stderr, "qpy: FOTA: no upgrade: fota_public_key: %s\n", msg);
+        return;
+    }
     int r = qp_fota_boot(&storage.flash, &storage.table, msg, sizeof msg);
     if (r == 1 && cfg->verbose) {
         fprintf(stderr, "qpy: FOTA: firmware upgraded\n");

@@ -7,8 +7,10 @@
 // and the backup space is checked against the device layout for where the package will be
 // stored: `-l fs` (a file in the file system: the whole fota_pkg partition but its store
 // record is backup area) or `-l fp` (in the fota_pkg partition: only what the package
-// leaves). Public API only.
+// leaves). With --sign KEY.pem the package is signed (SPEC-patch §3.5), and --genkey and
+// --pubkey make the key pair and the public key a device profile holds. Public API only.
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,13 +24,14 @@
 #include "qp/qp_flash.h"
 #include "qp/qp_fota.h"
 #include "qp/qp_image.h"
+#include "qp/qp_patch_sig.h"
 
 #ifndef QP_VERSION
 #define QP_VERSION "0"
 #endif
 
 #define EXIT_USAGE 1
-#define EXIT_INPUT 2   // unreadable or invalid image, images for different models
+#define EXIT_INPUT 2   // unreadable or invalid image or key, images for different models
 #define EXIT_SPACE 3   // backup area or a partition too small on the target layout
 #define EXIT_RAM 4     // over the RAM budget (-m)
 #define EXIT_CHECK 5   // the self-check failed (a bug)
@@ -36,6 +39,8 @@
 
 static const char usage[] =
     "Usage: adiff -l fs|fp [options] OLD.img NEW.img PATCH.bin\n"
+    "       adiff --genkey KEY.pem\n"
+    "       adiff --pubkey KEY.pem [PUB.pem]\n"
     "\n"
     "Makes a FOTA package that upgrades firmware OLD.img to NEW.img (docs/SPEC-patch.md).\n"
     "The sections are diffed uncompressed; the package is applied on the host with the\n"
@@ -49,14 +54,21 @@ static const char usage[] =
     "                   'sector SIZE' (default: the EC600S layout, 4 MiB / 2 MiB / 4 KiB)\n"
     "  -m BUDGET        RAM the module may use for the update (e.g. 2M, 512K); the patch\n"
     "                   streams get smaller dictionaries until the package fits\n"
+    "  --sign KEY.pem   sign the package with this ECDSA P-256 private key; a module\n"
+    "                   whose profile holds the public key accepts only packages\n"
+    "                   signed with it (docs/SECURITY.md)\n"
+    "  --genkey KEY.pem make a new P-256 private key (file mode 0600, never overwritten)\n"
+    "  --pubkey KEY.pem [PUB.pem]\n"
+    "                   write the public key of KEY.pem (to stdout without PUB.pem), for\n"
+    "                   qpy device new --fota-key or fota.set_public_key()\n"
     "  -v, --verbose    progress and figures on stderr (also when stderr is a terminal)\n"
     "  -q, --quiet      no summary\n"
     "  -h, --help       show this help\n"
     "  --version        show the version\n"
     "\n"
-    "Exit status: 0 done, 1 usage, 2 bad input image, 3 not enough backup space or\n"
-    "partition too small, 4 over the RAM budget, 5 self-check failed, 6 cannot write\n"
-    "PATCH.bin.\n";
+    "Exit status: 0 done, 1 usage, 2 bad input image or key, 3 not enough backup space\n"
+    "or partition too small, 4 over the RAM budget, 5 self-check failed, 6 cannot write\n"
+    "PATCH.bin or the key file.\n";
 
 static int verbose, quiet, progress_tty;
 static struct timespec t0;
@@ -194,13 +206,78 @@ static int read_file(const char *path, uint8_t **buf, size_t *len) {
     return 0;
 }
 
+// Reads a key file and checks it is a P-256 private key (--sign, before any diffing).
+static int read_private_key(const char *path, uint8_t **key, size_t *len) {
+    int rc = read_file(path, key, len);
+    if (rc) {
+        return rc;
+    }
+    int err = qp_patch_sign_key_check(*key, *len);
+    if (err == 0) {
+        return 0;
+    }
+    free(*key);
+    *key = NULL;
+    return die(EXIT_INPUT, err == QP_ERR_NOTSUP
+                               ? "%s: not an ECDSA P-256 key (the module checks P-256 "
+                                 "signatures)"
+                               : "%s: not a private key in PEM or DER (make one with adiff "
+                                 "--genkey)",
+               path);
+}
+
+// adiff --genkey KEY.pem: a new private key, created with mode 0600, never overwriting.
+static int genkey(const char *path) {
+    char pem[512];
+    int err = qp_patch_sign_genkey(pem, sizeof pem);
+    if (err < 0) {
+        return die(EXIT_CHECK, "cannot make a key: %s", qp_strerror(err));
+    }
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    size_t n = strlen(pem);
+    int ok = fd >= 0 && write(fd, pem, n) == (ssize_t)n;
+    int e = errno;
+    if (fd >= 0 && close(fd) != 0 && ok) {
+        ok = 0;
+        e = errno;
+    }
+    memset(pem, 0, sizeof pem);
+    return ok ? 0 : die(EXIT_OUTPUT, "%s: %s", path, strerror(e));
+}
+
+// adiff --pubkey KEY.pem [PUB.pem]: the public key, PEM, to PUB.pem or stdout.
+static int pubkey(const char *key_path, const char *out_path) {
+    uint8_t *key;
+    size_t len;
+    int rc = read_file(key_path, &key, &len);
+    if (rc) {
+        return rc;
+    }
+    char pem[256];
+    int err = qp_patch_sign_pubkey(key, len, pem, sizeof pem);
+    free(key);
+    if (err < 0) {
+        return die(EXIT_INPUT, err == QP_ERR_NOTSUP ? "%s: not an ECDSA P-256 key"
+                                                    : "%s: not a key in PEM or DER",
+                   key_path);
+    }
+    FILE *f = out_path ? fopen(out_path, "w") : stdout;
+    if (!f || fputs(pem, f) < 0 || (out_path ? fclose(f) : fflush(f)) != 0) {
+        return die(EXIT_OUTPUT, "%s: %s", out_path ? out_path : "stdout", strerror(errno));
+    }
+    return 0;
+}
+
 int main(int argc, char **argv) {
     clock_gettime(CLOCK_MONOTONIC, &t0);
     static const struct option longopts[] = {
         {"layout", required_argument, NULL, 'L'}, {"verbose", no_argument, NULL, 'v'},
         {"quiet", no_argument, NULL, 'q'},        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0}};
-    const char *where = NULL, *layout_path = NULL;
+        {"version", no_argument, NULL, 'V'},      {"sign", required_argument, NULL, 'S'},
+        {"genkey", required_argument, NULL, 'G'}, {"pubkey", required_argument, NULL, 'P'},
+        {NULL, 0, NULL, 0}};
+    const char *where = NULL, *layout_path = NULL, *sign_path = NULL, *genkey_path = NULL,
+               *pubkey_path = NULL;
     uint32_t budget = 0;
     int c;
     while ((c = getopt_long(argc, argv, "l:m:vqh", longopts, NULL)) != -1) {
@@ -228,10 +305,31 @@ int main(int argc, char **argv) {
         case 'V':
             printf("adiff (OpenQPY) %s\n", QP_VERSION);
             return 0;
+        case 'S':
+            sign_path = optarg;
+            break;
+        case 'G':
+            genkey_path = optarg;
+            break;
+        case 'P':
+            pubkey_path = optarg;
+            break;
         default:
             fputs("Try 'adiff --help'.\n", stderr);
             return EXIT_USAGE;
         }
+    }
+    if (genkey_path && !pubkey_path && optind == argc) {
+        return genkey(genkey_path);
+    }
+    if (pubkey_path && !genkey_path && argc - optind <= 1) {
+        return pubkey(pubkey_path, optind < argc ? argv[optind] : NULL);
+    }
+    if (genkey_path || pubkey_path) {
+        fputs("Usage: adiff --genkey KEY.pem | adiff --pubkey KEY.pem [PUB.pem]\n"
+              "Try 'adiff --help'.\n",
+              stderr);
+        return EXIT_USAGE;
     }
     if (!where) {
         return die(EXIT_USAGE, "-l fs|fp is required (where the package will be stored)");
@@ -255,14 +353,19 @@ int main(int argc, char **argv) {
     }
     const char *old_path = argv[optind], *new_path = argv[optind + 1],
                *out_path = argv[optind + 2];
-    uint8_t *old_img = NULL, *new_img = NULL;
-    size_t old_len = 0, new_len = 0;
-    int rc = read_file(old_path, &old_img, &old_len);
+    uint8_t *old_img = NULL, *new_img = NULL, *key = NULL;
+    size_t old_len = 0, new_len = 0, key_len = 0;
+    int rc = sign_path ? read_private_key(sign_path, &key, &key_len) : 0;
+    if (rc) {
+        return rc;
+    }
+    rc = read_file(old_path, &old_img, &old_len);
     if (rc == 0) {
         rc = read_file(new_path, &new_img, &new_len);
     }
     if (rc) {
         free(old_img);
+        free(key);
         return rc;
     }
     if (new_len > lay.firmware) {
@@ -351,6 +454,11 @@ int main(int argc, char **argv) {
                  st.backup_size, (unsigned long long)avail, where);
         goto free_pkg;
     }
+    int err = key ? qp_patch_sign(pkg, psz, key, key_len) : 0;
+    if (err < 0) {
+        rc = die(EXIT_CHECK, "signing failed: %s", qp_strerror(err));
+        goto free_pkg;
+    }
     FILE *f = fopen(out_path, "wb");
     if (!f || fwrite(pkg, 1, psz, f) != psz || fclose(f) != 0) {
         rc = die(EXIT_OUTPUT, "%s: %s", out_path, strerror(errno));
@@ -362,6 +470,9 @@ int main(int argc, char **argv) {
         printf("apply: %u bytes of RAM, %u bytes of backup (%llu available with -l %s)\n",
                st.apply_ram, st.backup_size, (unsigned long long)avail, where);
         printf("self-check: applied in place, identical to %s\n", new_path);
+        if (key) {
+            printf("signed: ECDSA P-256 with %s\n", sign_path);
+        }
     }
     note("done in %.1f s", elapsed());
 free_pkg:
@@ -369,5 +480,9 @@ free_pkg:
 out:
     free(old_img);
     free(new_img);
+    if (key) {
+        memset(key, 0, key_len);
+        free(key);
+    }
     return rc;
 }

@@ -39,10 +39,12 @@ static const char usage_text[] =
     "  serve                keep the module running, its REPL on a pseudo-terminal\n"
     "                       (path printed and linked as DIR/repl) until SIGTERM\n"
     "  device new DIR [--model EC600S|EC100Y] [--imei N] [--sn S] [--fw-version V]\n"
-    "             [--lfs-version 1|2]\n"
+    "             [--lfs-version 1|2] [--fota-key PUB.pem]\n"
     "                       create a device (directory with its profile, device.json);\n"
     "                       --lfs-version: the littlefs /usr and /bak are formatted\n"
-    "                       with (default 1, as the EC600S and EC100Y firmware)\n"
+    "                       with (default 1, as the EC600S and EC100Y firmware);\n"
+    "                       --fota-key: accept only FOTA packages signed with this\n"
+    "                       key's private half (adiff --pubkey writes PUB.pem)\n"
     "  device show [DIR]    print a device's profile\n"
     "  fs ls|cat|cp|rm|mkdir|df ...\n"
     "                       the files of a device that is not running ('qpy fs --help')\n"
@@ -135,6 +137,20 @@ static int create_device(const char *dir, const qp_device_options_t *opts, int v
     return 0;
 }
 
+// --fota-key: the text of the PEM file (qp_device_profile_make checks it is a key).
+static int read_key_file(const char *path, char *buf, size_t len) {
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "qpy: %s: %s\n", path, strerror(errno));
+        return QP_EXIT_USAGE;
+    }
+    size_t n = fread(buf, 1, len - 1, f);
+    int longer = fgetc(f) != EOF;
+    fclose(f);
+    buf[n] = '\0';
+    return longer ? usage_error("%s: too large for a public key", path) : 0;
+}
+
 static int cmd_device_new(int argc, char **argv, int verbose) {
     static const struct option options[] = {
         {"model", required_argument, NULL, 'm'},
@@ -142,10 +158,13 @@ static int cmd_device_new(int argc, char **argv, int verbose) {
         {"sn", required_argument, NULL, 's'},
         {"fw-version", required_argument, NULL, 'f'},
         {"lfs-version", required_argument, NULL, 'l'},
+        {"fota-key", required_argument, NULL, 'k'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     qp_device_options_t opts = {0};
+    char key[QP_DEVICE_KEY_MAX];
+    int status;
     optind = 0; // 0 makes glibc start afresh (and permute) for the sub-command
     int c;
     while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
@@ -155,6 +174,12 @@ static int cmd_device_new(int argc, char **argv, int verbose) {
         case 's': opts.sn = optarg; break;
         case 'f': opts.fw_version = optarg; break;
         case 'l': opts.lfs_version = optarg; break;
+        case 'k':
+            if ((status = read_key_file(optarg, key, sizeof key)) != 0) {
+                return status;
+            }
+            opts.fota_public_key = key;
+            break;
         case 'h': fputs(usage_text, stdout); return 0;
         default: return usage_error("unknown option '%s' for 'device new'", argv[optind - 1]);
         }
@@ -189,6 +214,9 @@ static int cmd_device_show(const char *dir) {
            "littlefs:     customer_fs v%u, customer_backup_fs v%u\n",
            dir, p.model, p.manufacturer, p.imei, p.sn, p.fw_version, p.heap_size,
            p.usr_lfs_version, p.bak_lfs_version);
+    if (p.fota_public_key[0]) {
+        printf("FOTA key:     ECDSA P-256 (packages must be signed with it)\n");
+    }
     return 0;
 }
 

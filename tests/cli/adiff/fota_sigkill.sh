@@ -6,25 +6,13 @@
 # delays grow geometrically, so a loaded machine (a slower apply) is still caught.
 . "$(dirname "$0")/v2image.inc"
 "$ADIFF" -q -l fp "$OLD" new.img FotaFile.bin
-cat > stage.py <<'PY'
-import fota, uos
-f = fota()
-size = uos.stat("/usr/FotaFile.bin")[6]
-with open("/usr/FotaFile.bin", "rb") as src:
-    while True:
-        c = src.read(4096)
-        if not c:
-            break
-        f.write(c, size)
-print(f.verify())
-PY
 cat > check.py <<'PY'
 import modem, newonly
 print(modem.getDevFwVersion(), newonly.hello())
 PY
 "$QPY" device new pending >/dev/null
 "$QPY" --device pending fs cp FotaFile.bin :/usr/FotaFile.bin
-"$QPY" --device pending run stage.py
+"$QPY" --device pending run "$(dirname "$0")/fota_stage.py"
 mid=0
 ms=0
 while [ $mid -lt 3 ] && [ $ms -le 2000 ]; do

@@ -13,6 +13,7 @@
 
 #include "qp/qp_device.h"
 #include "qp/qp_err.h"
+#include "qp/qp_patch_sig.h"
 
 #include "../qp_testdir.h"
 
@@ -176,6 +177,39 @@ static void test_lfs_version(void **state) {
                       QP_ERR_CORRUPT, "no file-system partition 'usr'");
 }
 
+// The optional FOTA key (SPEC-patch §3.5): `device new --fota-key` stores the PEM, which
+// loads back; a key that is not a P-256 public key is refused by both, the field named.
+static void test_fota_key(void **state) {
+    (void)state;
+    char priv[512], pub[256], dir[300], msg[512];
+    assert_int_equal(qp_patch_sign_genkey(priv, sizeof priv), 0);
+    assert_int_equal(qp_patch_sign_pubkey(priv, strlen(priv), pub, sizeof pub), 0);
+    qp_device_profile_t p, q;
+    qp_device_options_t o = {.fota_public_key = pub};
+    assert_int_equal(qp_device_profile_make(&p, &o, 7, msg, sizeof msg), 0);
+    assert_string_equal(p.fota_public_key, pub);
+    snprintf(dir, sizeof dir, "%s/devk", tmpdir);
+    assert_int_equal(qp_device_create(dir, &p, msg, sizeof msg), 0);
+    assert_int_equal(qp_device_load(dir, &q, msg, sizeof msg), 0);
+    assert_memory_equal(&p, &q, sizeof p);
+    // Without the option: no key, and none written.
+    qp_device_options_t none = {0};
+    assert_int_equal(qp_device_profile_make(&p, &none, 7, msg, sizeof msg), 0);
+    assert_string_equal(p.fota_public_key, "");
+    // A private key is not what a device holds.
+    o.fota_public_key = priv;
+    assert_int_equal(qp_device_profile_make(&p, &o, 7, msg, sizeof msg), QP_ERR_INVAL);
+    assert_non_null(strstr(msg, "invalid FOTA public key: need an ECDSA P-256 public key"));
+    expect_load_error("{\"format\":1,\"model\":\"EC600S\",\"manufacturer\":\"Quectel\","
+                      "\"imei\":\"868540050393723\",\"sn\":\"X1\",\"fw_version\":\"V1\","
+                      "\"heap_size\":748032,\"fota_public_key\":\"-----BEGIN PUBLIC KEY-----\"}",
+                      QP_ERR_CORRUPT, "field 'fota_public_key': need an ECDSA P-256 public key");
+    expect_load_error("{\"format\":1,\"model\":\"EC600S\",\"manufacturer\":\"Quectel\","
+                      "\"imei\":\"868540050393723\",\"sn\":\"X1\",\"fw_version\":\"V1\","
+                      "\"heap_size\":748032,\"fota_public_key\":7}",
+                      QP_ERR_CORRUPT, "field 'fota_public_key'");
+}
+
 static void test_load_missing_device(void **state) {
     (void)state;
     char dir[300], msg[512];
@@ -194,6 +228,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_load_errors_name_file_and_field, make_tmpdir,
                                         remove_tmpdir),
         cmocka_unit_test_setup_teardown(test_lfs_version, make_tmpdir, remove_tmpdir),
+        cmocka_unit_test_setup_teardown(test_fota_key, make_tmpdir, remove_tmpdir),
         cmocka_unit_test_setup_teardown(test_load_missing_device, make_tmpdir, remove_tmpdir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,8 +2,9 @@
 // SPEC-patch §8.6) on a RAM flash with the EC600S partition layout, shrunk: the store record
 // (magic, size, CRC) and its pending mark, a record that fails its CRC or was torn by a power
 // cut is not pending (the firmware is never touched), a cut at any operation of verify() leaves
-// the old or the new firmware after the next boot, a boot cut while applying resumes, and a
-// refused package is cleared without touching the firmware.
+// the old or the new firmware after the next boot, a boot cut while applying resumes, a
+// refused package is cleared without touching the firmware, and with a public key only
+// packages signed with it are accepted (SPEC-patch §3.5), at verify() and at boot.
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +22,7 @@
 #include "qp/qp_flash.h"
 #include "qp/qp_fota.h"
 #include "qp/qp_fota_store.h"
+#include "qp/qp_patch_sig.h"
 
 #define SECTOR 4096u
 #define REC_PENDING 64u
@@ -304,6 +306,68 @@ static void test_refused(void **state) {
     qp_flash_close(&d.flash);
 }
 
+// A copy of the package signed with `priv`.
+static uint8_t *signed_copy(const char *priv) {
+    uint8_t *p = malloc(pkg_size);
+    assert_non_null(p);
+    memcpy(p, pkg, pkg_size);
+    assert_int_equal(qp_patch_sign(p, pkg_size, priv, strlen(priv)), 0);
+    return p;
+}
+
+// With a key on the store, verify() refuses an unsigned package and one signed with another
+// key (QP_ERR_AUTH, the reason in msg, nothing pending, the firmware untouched) and accepts
+// the signed one, which the boot applies. An unsigned package verified while the device had
+// no key is refused at the boot after the device got one, and cleared, the firmware
+// untouched. Runs last: the process-wide device key cannot be unset.
+static void test_signed(void **state) {
+    (void)state;
+    char priv[512], other[512], pub[256], msg[200];
+    assert_int_equal(qp_patch_sign_genkey(priv, sizeof priv), 0);
+    assert_int_equal(qp_patch_sign_genkey(other, sizeof other), 0);
+    assert_int_equal(qp_patch_sign_pubkey(priv, strlen(priv), pub, sizeof pub), 0);
+    qp_patch_sig_key_t key;
+    assert_int_equal(qp_patch_sig_key_parse(&key, pub, strlen(pub)), 0);
+    uint8_t *good = signed_copy(priv), *wrong = signed_copy(other);
+    static const char *const why[] = {"not signed", "bad signature"};
+    const uint8_t *refused[] = {pkg, wrong};
+    sdev_t d;
+    dev_open(&d, &old_img);
+    qp_fota_store_t s;
+    for (int i = 0; i < 2; i++) {
+        store_package(&d, &s, refused[i], pkg_size);
+        s.key = &key;
+        assert_int_equal(qp_fota_store_verify(&s, msg, sizeof msg), QP_ERR_AUTH);
+        assert_non_null(strstr(msg, why[i]));
+        assert_int_equal(boot(&d), 0);
+        assert_holds(&d, &old_img);
+    }
+    store_package(&d, &s, good, pkg_size);
+    s.key = &key;
+    assert_int_equal(qp_fota_store_verify(&s, msg, sizeof msg), 0);
+    assert_int_equal(boot(&d), 1);
+    assert_holds(&d, &new_img);
+    qp_flash_close(&d.flash);
+
+    dev_open(&d, &old_img);
+    store_package(&d, &s, pkg, pkg_size);
+    assert_int_equal(qp_fota_store_verify(&s, msg, sizeof msg), 0);
+    assert_null(qp_fota_device_key());
+    assert_int_equal(qp_fota_device_key_set(pub, strlen(pub), 1, msg, sizeof msg), 0);
+    assert_memory_equal(qp_fota_device_key()->q, key.q, sizeof key.q);
+    assert_int_equal(boot(&d), QP_ERR_AUTH);
+    assert_holds(&d, &old_img);
+    assert_int_equal(boot(&d), 0);
+    qp_flash_close(&d.flash);
+    // A key set at run time cannot replace the pinned one; a bad key changes nothing.
+    assert_int_equal(qp_fota_device_key_set(pub, strlen(pub), 0, msg, sizeof msg), QP_ERR_PERM);
+    assert_non_null(strstr(msg, "fota_public_key"));
+    assert_int_equal(qp_fota_device_key_set("junk", 4, 1, msg, sizeof msg), QP_ERR_INVAL);
+    assert_memory_equal(qp_fota_device_key()->q, key.q, sizeof key.q);
+    free(good);
+    free(wrong);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_record_and_boot),
@@ -311,6 +375,7 @@ int main(void) {
         cmocka_unit_test(test_verify_powercut),
         cmocka_unit_test(test_boot_powercut),
         cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_signed),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

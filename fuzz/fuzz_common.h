@@ -15,6 +15,16 @@
 #include "qp/qp_flash.h"
 #include "qp/qp_fs.h"
 
+// A P-256 public key (SPEC-patch §3.5) whose private half was thrown away when it was made
+// (adiff --genkey, --pubkey): the patch target checks every package's signature with it
+// (none verifies; the parsing and the check still run on fuzzed headers) and device seeds
+// carry it as fota_public_key.
+#define FZ_PUBKEY_PEM                                                                      \
+    "-----BEGIN PUBLIC KEY-----\n"                                                         \
+    "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEDe2EVRRp+84TwYYRseN6oV/iVeyl\n"                   \
+    "b9gcL2acEHCswfaffYPGsyFju0Brv0V8mU6jR+rLHA7Qp3T2X6BqOREP9Q==\n"                       \
+    "-----END PUBLIC KEY-----\n"
+
 // libFuzzer's entry point, defined once per target. Declared here because the project
 // builds with -Wmissing-prototypes.
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

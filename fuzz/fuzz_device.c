@@ -21,7 +21,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (!qp_device_model_find(p.model) || !qp_imei_is_valid(p.imei) ||
             memchr(p.sn, 0, sizeof p.sn) == NULL ||
             memchr(p.fw_version, 0, sizeof p.fw_version) == NULL ||
-            memchr(p.manufacturer, 0, sizeof p.manufacturer) == NULL || p.heap_size < 16384) {
+            memchr(p.manufacturer, 0, sizeof p.manufacturer) == NULL || p.heap_size < 16384 ||
+            memchr(p.fota_public_key, 0, sizeof p.fota_public_key) == NULL) {
             abort();
         }
     } else if (rc != QP_ERR_CORRUPT || msg[0] == '\0' || memchr(msg, 0, sizeof msg) == NULL) {

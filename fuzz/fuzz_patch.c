@@ -8,7 +8,9 @@
 // package_sha256, SPEC-patch §3.2) so the stream decoders and the control-stream checks
 // see mutated data behind a valid hash: the hash is integrity, not authentication, and
 // the apply must stay memory-safe whatever a hash-valid package says. Section hashes stay
-// as mutated and are caught at the end of each section, as on a device.
+// as mutated and are caught at the end of each section, as on a device. Every package
+// that opens also has its signature checked (qp_patch_sig_verify, FZ_PUBKEY_PEM): never
+// valid, but the check must return a code on any header.
 //
 // RAM: ram_limit is 1 MiB and the allocator is capped at the same, so a header that
 // claims more gives QP_ERR_NOMEM. Output is capped per input so a package describing a
@@ -20,6 +22,7 @@
 #include "qp/qp_err.h"
 #include "qp/qp_flash.h"
 #include "qp/qp_patch.h"
+#include "qp/qp_patch_sig.h"
 
 #define RAM_CAP (1u << 20)
 #define OUT_CAP (256u * 1024u)
@@ -123,6 +126,18 @@ static void run(const uint8_t *pkg, size_t len, fz_alloc_t *a, int may_inplace) 
     if (rc == 0) {
         int verified = qp_patch_verify(&p);
         fz_check_code(verified);
+        static qp_patch_sig_key_t key;
+        static int key_ready;
+        if (!key_ready) {
+            if (qp_patch_sig_key_parse(&key, FZ_PUBKEY_PEM, strlen(FZ_PUBKEY_PEM)) < 0) {
+                abort();
+            }
+            key_ready = 1;
+        }
+        int sig = qp_patch_sig_verify(&p, &key);
+        if (sig != QP_ERR_AUTH && sig != QP_ERR_NOMEM) {
+            abort(); // the private key is gone: nothing can verify
+        }
         fz_check_code(qp_patch_check_old(&p));
         int whole = stream(&p);
         if (whole) {

@@ -24,9 +24,9 @@
 #define QP_PATCH_SIG_SIZE 64u      // r || s, 32 bytes each, big-endian (SPEC-patch §3.5)
 #define QP_PATCH_SIG_KEY_SIZE 65u  // an uncompressed P-256 point: 04 || X || Y
 
-// Largest key file the parsers take (PEM of a P-256 key is about 180 (public) or 230
-// (private) bytes; DER less).
-#define QP_PATCH_SIG_PEM_MAX 4096u
+// Largest key text the parsers take (PEM of a P-256 key is about 180 (public) or 230
+// (private) bytes; DER less). The device's parser copies it onto the stack.
+#define QP_PATCH_SIG_PEM_MAX 1024u
 
 // A P-256 public key, decoded and checked to be a point on the curve. Plain bytes, so it
 // can be copied, kept in a struct or compared.

@@ -305,6 +305,11 @@ static void test_keys(void **state) {
     assert_int_equal(qp_patch_sig_key_parse(&k, junk, strlen(junk)), QP_ERR_INVAL);
     assert_int_equal(qp_patch_sig_key_parse(&k, "hello", 5), QP_ERR_INVAL);
     assert_int_equal(qp_patch_sig_key_parse(&k, pub_a, 0), QP_ERR_INVAL);
+    char big[QP_PATCH_SIG_PEM_MAX + 1];
+    memset(big, '\n', sizeof big);
+    memcpy(big, pub_a, strlen(pub_a));
+    assert_int_equal(qp_patch_sig_key_parse(&k, big, sizeof big), QP_ERR_INVAL);
+    assert_int_equal(qp_patch_sig_key_parse(&k, big, sizeof big - 1), 0);
     // A private key is not a public key (a device never holds one).
     assert_int_equal(qp_patch_sig_key_parse(&k, priv_a, strlen(priv_a)), QP_ERR_INVAL);
     // The public key of a public key is itself; PEM without its final newline parses.

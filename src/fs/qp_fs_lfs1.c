@@ -821,6 +821,38 @@ static int lfs1_remove(qp_fs_t *fs, const char *path) {
     return err;
 }
 
+struct empty_head {
+    uint32_t next;        // the head to use: past every other empty file's head
+    const uint32_t *pair; // the entry being renamed, which does not count
+    uint32_t off;
+};
+
+static int visit_empty_head(void *ctx, const qp_fs_mdir_t *m, const lfs1_entry_t *e) {
+    struct empty_head *h = ctx;
+    if ((e->type & 0x7f) == LFS1_T_REG && e->u[1] == 0 && e->u[0] != QP_FS_BLOCK_NULL
+        && e->u[0] >= h->next && !(lfs1_pair_same(m->pair, h->pair) && e->off == h->off)) {
+        h->next = e->u[0] + 1;
+    }
+    return 0;
+}
+
+// A head for the empty file at `l` that no other empty file has: past every block and past
+// every other such head on the disk (so at most block_count + the number of empty files).
+static int unique_empty_head(qp_fs_t *fs, const lfs1_lookup_t *l, uint32_t *head) {
+    qp_fs_mdir_t m;
+    lfs1_entry_t e;
+    struct empty_head h = {fs->block_count, l->cwd.pair, l->e.off};
+    int err = walk_entries(fs, &m, &e, visit_empty_head, &h);
+    if (err < 0) {
+        return err;
+    }
+    if (h.next == QP_FS_BLOCK_NULL) {
+        return QP_ERR_CORRUPT; // empty files cannot have taken every head: a forged image
+    }
+    *head = h.next;
+    return 0;
+}
+
 static int lfs1_rename(qp_fs_t *fs, const char *oldpath, const char *newpath) {
     int err = ensure_deorphaned(fs);
     if (err < 0) {
@@ -864,6 +896,18 @@ static int lfs1_rename(qp_fs_t *fs, const char *oldpath, const char *newpath) {
             if (prevdir.size != LFS1_DIR_EMPTY) {
                 return QP_ERR_NOTEMPTY;
             }
+        }
+    }
+
+    if (o.e.type == LFS1_T_REG && o.e.u[1] == 0) {
+        // Every empty file's entry holds the same data (no head, size 0), so is_moved() would
+        // take any other empty file for this one's destination and a cut after step 1 would
+        // lose it. The head of an empty file is never read (by littlefs v1 either), so this
+        // move gets a head of its own that the source and destination share (2026-11-25,
+        // found by the power-cut campaign; SPEC-fs §4.2).
+        err = unique_empty_head(fs, &o, &o.e.u[0]);
+        if (err < 0) {
+            return err;
         }
     }
 

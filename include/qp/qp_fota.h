@@ -93,6 +93,15 @@ int qp_fota_check(const qp_fota_apply_config_t *cfg, qp_fota_apply_stats_t *stat
 int qp_fota_apply(const qp_fota_apply_config_t *cfg, qp_fota_apply_stats_t *stats,
                   char *msg, size_t msglen);
 
+// The part of qp_fota_apply() before its first write to the target: the checks, the dry
+// run and the journal header (the backup area is written, the target is not). A later
+// qp_fota_apply() of the same package resumes from that journal without a second dry
+// run, after checking that the target still holds the old image (QP_ERR_NOENT if not).
+// The module's fota.verify() does this, so the upgrade at the next boot decodes the old
+// firmware once. Codes of qp_fota_apply().
+int qp_fota_prepare(const qp_fota_apply_config_t *cfg, qp_fota_apply_stats_t *stats,
+                    char *msg, size_t msglen);
+
 // Erases the journal header in the backup area (after a completed apply, so a later
 // package starts fresh). Safe on an area without a journal.
 int qp_fota_journal_clear(const qp_patch_flash_t *backup);

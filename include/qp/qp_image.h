@@ -78,6 +78,13 @@
 #define QP_IMAGE_DEFAULT_BCJ QP_IMAGE_BCJ_ARMTHUMB
 #define QP_IMAGE_DEFAULT_MF QP_IMAGE_MF_HC4
 #define QP_IMAGE_DEFAULT_LZO_BLOCK (64u * 1024)
+// LZMA restart interval (§4.1): the section is coded as independent LZMA2 streams of this
+// many uncompressed bytes, so a reader can start decoding at any multiple of it (the FOTA
+// apply's old-section reader does, SPEC-patch §8.3). Costs ~0.7 % of image size.
+#define QP_IMAGE_DEFAULT_RESTART (256u * 1024)
+#define QP_IMAGE_RESTART_MIN (64u * 1024)
+#define QP_IMAGE_RESTART_MAX (64u << 20)
+#define QP_IMAGE_RESTART_NONE UINT32_MAX // in qp_image_section_opts_t: one stream
 #define QP_IMAGE_DICT_MIN 4096u
 #define QP_IMAGE_DICT_MAX (64u << 20)
 #define QP_IMAGE_LZO_BLOCK_MAX (1u << 20)
@@ -113,6 +120,7 @@ typedef struct qp_image_params {
     uint32_t dict_size; // bytes, QP_IMAGE_DICT_MIN..QP_IMAGE_DICT_MAX
     uint32_t nice_len;  // 2..273
     uint32_t depth;     // match finder depth, 0 = liblzma's automatic choice
+    uint32_t restart;   // 0: one LZMA2 stream; else a power of two, restart interval (§4.1)
     // LZO (codec QP_IMAGE_CODEC_LZO)
     uint8_t lzo_algo;   // QP_IMAGE_LZO_*
     uint32_t lzo_block; // uncompressed bytes per block, 1..QP_IMAGE_LZO_BLOCK_MAX
@@ -130,6 +138,8 @@ typedef struct qp_image_section_opts {
                         // the smallest 2^n or 3*2^(n-1) >= the section size (min 4 KiB):
                         // the same output, less memory.
     uint32_t lzo_block; // 0: QP_IMAGE_DEFAULT_LZO_BLOCK
+    uint32_t restart;   // LZMA, 0: QP_IMAGE_DEFAULT_RESTART; QP_IMAGE_RESTART_NONE: one
+                        // stream. A section no longer than it gets 0 (the same bytes).
 } qp_image_section_opts_t;
 
 // One section as described by the section table (§3.2).
@@ -347,6 +357,26 @@ void qp_image_stream_init(qp_image_stream_t *st);
 // @retval QP_ERR_NOMEM
 int qp_image_decoder_open(qp_image_stream_t *st, const qp_image_section_t *s,
                           const qp_image_config_t *cfg);
+
+// Opens a random-access decoder: at the section start (uoff = coff = 0, any codec), or at
+// a restart point of an LZMA section coded with params.restart (§4.1): output starts at
+// uncompressed offset `uoff` (a multiple of params.restart), whose stream begins `coff`
+// bytes into the compressed data (feed from there). The offsets come from
+// qp_image_stream_restart_point() of an earlier decoder of the same section. Such a decoder
+// checks that the data ends where recorded but neither computes nor checks the section's
+// hashes (it may not see the whole section): the caller checks what it produces otherwise,
+// as the FOTA apply does with the package's hashes of the new data.
+// @retval QP_ERR_INVAL   not a restart point of this section (uoff/coff out of range,
+//                        not a multiple, or the section has no restart points)
+// @retval QP_ERR_CORRUPT invalid params in `s`
+// @retval QP_ERR_NOMEM
+int qp_image_decoder_open_at(qp_image_stream_t *st, const qp_image_section_t *s,
+                             const qp_image_config_t *cfg, uint64_t uoff, uint64_t coff);
+
+// Where the LZMA stream now being coded began (§4.1): its uncompressed and compressed
+// offsets in the section. With restart points, a reader notes them as it passes to
+// return later with qp_image_decoder_open_at(). (0, 0) for LZO and unopened streams.
+void qp_image_stream_restart_point(qp_image_stream_t *st, uint64_t *uoff, uint64_t *coff);
 
 // Opens an encoder with settings `p` for `usize` bytes of input: once that much has been
 // fed, the encoder finishes by itself. The output equals qp_image_recompress()'s, however

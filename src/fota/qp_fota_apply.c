@@ -6,9 +6,10 @@
 // backup area, checked against its hash, then *committed*: the whole flash blocks it ends are
 // copied to the target, after the old blocks that later units still read are backed up; the
 // partial block at its end is kept in a *carry* slot and starts the next unit's stage. Old
-// data is read through a decoder of the old section (restarted at the section start when a
-// read goes back further than its window): from a backup slot once a block was backed up,
-// else from the target. Producing a unit never writes the target, so a cut while producing
+// data is read through a decoder of the old section (restarted, when a read goes back
+// further than its window, at the nearest restart point of the section it has passed, else
+// at the section start): from a backup slot once a block was backed up, else from the
+// target. Producing a unit never writes the target, so a cut while producing
 // only costs the redo of that unit; a commit is block by block with marks. Everything a
 // resumed run needs (both image headers, the plan's inputs) is in the journal or the
 // package. Depends on qp_patch (streams), qp_image (codecs, header parser) and mbedTLS.
@@ -28,6 +29,7 @@
 #define OUT_BUF 4096u  // patch output fed to the encoder
 #define ALLOC_HDR 16u
 #define NO_SLOT 0xFFFFu
+#define RP_UNKNOWN UINT32_MAX
 
 typedef struct unit {
     uint32_t ns, ne;      // its bytes in the new image
@@ -64,6 +66,11 @@ typedef struct fa {
     const uint8_t *inp;
     size_t in_len;
     uint64_t cin;         // next compressed byte to read (image offset)
+    // Restart points of the old sections (SPEC-image §4.1), noted as the decoder passes
+    // them: rp[rp_base[j] + k] is where section j's k-th stream begins in its compressed
+    // data, or RP_UNKNOWN.
+    uint32_t *rp;
+    uint32_t rp_base[QP_IMAGE_MAX_SECTIONS + 1];
     // Buffers.
     uint8_t *blk;         // one block: stage writer, copies
     uint8_t *obuf;        // patch output
@@ -202,19 +209,46 @@ static int old_image_read(fa_t *a, uint64_t off, uint8_t *buf, uint32_t len) {
     return 0;
 }
 
-static int dec_restart(fa_t *a, int j) {
+// Restarts the decoder of old section j at the last restart point at or before `pos` that
+// it has passed (the section start if none).
+static int dec_restart(fa_t *a, int j, uint32_t pos) {
+    const qp_image_section_t *s = &a->oi.sections[j];
     qp_image_stream_close(&a->dec);
     a->dec_sec = -1;
-    int err = qp_image_decoder_open(&a->dec, &a->oi.sections[j], &a->icfg);
+    uint32_t k = s->params.restart ? pos / s->params.restart : 0;
+    while (k > 0 && a->rp[a->rp_base[j] + k] == RP_UNKNOWN) {
+        k--;
+    }
+    uint64_t uoff = (uint64_t)k * s->params.restart, coff = k ? a->rp[a->rp_base[j] + k] : 0;
+    int err = qp_image_decoder_open_at(&a->dec, s, &a->icfg, uoff, coff);
     if (err < 0) {
         return err;
     }
     a->dec_sec = j;
-    a->dpos = 0;
+    a->dpos = uoff;
     a->wfill = 0;
     a->in_len = 0;
-    a->cin = a->oi.sections[j].offset;
+    a->cin = s->offset + coff;
     a->st.old_restarts++;
+    return 0;
+}
+
+// Allocates the restart-point table of the old sections (a few bytes per 256 KiB).
+static int restart_points_alloc(fa_t *a) {
+    uint32_t n = 0;
+    for (uint32_t j = 0; j < a->oi.section_count; j++) {
+        const qp_image_section_t *s = &a->oi.sections[j];
+        a->rp_base[j] = n;
+        n += s->params.restart ? (uint32_t)(s->usize / s->params.restart) + 1u : 1u;
+    }
+    a->rp_base[a->oi.section_count] = n;
+    a->rp = fa_alloc(a, (size_t)n * sizeof *a->rp);
+    if (!a->rp) {
+        return QP_ERR_NOMEM;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        a->rp[i] = RP_UNKNOWN;
+    }
     return 0;
 }
 
@@ -248,6 +282,11 @@ static int dec_more(fa_t *a) {
     if (got == 0 && (r == 1 || (a->in_len == 0 && a->cin == end))) {
         return QP_ERR_CORRUPT; // read past the section's end
     }
+    if (s->params.restart) {
+        uint64_t uoff, coff;
+        qp_image_stream_restart_point(&a->dec, &uoff, &coff);
+        a->rp[a->rp_base[a->dec_sec] + uoff / s->params.restart] = (uint32_t)coff;
+    }
     a->wfill += got;
     a->dpos += got;
     return 0;
@@ -255,7 +294,7 @@ static int dec_more(fa_t *a) {
 
 static int sec_read(fa_t *a, int j, uint32_t pos, uint8_t *buf, uint32_t len) {
     if (a->dec_sec != j || pos < a->dpos - a->wfill) {
-        int err = dec_restart(a, j);
+        int err = dec_restart(a, j, pos);
         if (err < 0) {
             return err;
         }
@@ -636,6 +675,9 @@ static int prepare(fa_t *a, int *resume) {
     }
     err = plan_headers(a);
     if (err == 0) {
+        err = restart_points_alloc(a);
+    }
+    if (err == 0) {
         err = plan_compute(a, a->cfg->backup.sector_size);
     }
     if (err == 0 && a->st.backup_needed > a->cfg->backup.size) {
@@ -944,13 +986,27 @@ static void fa_fini(fa_t *a, qp_fota_apply_stats_t *stats) {
     fa_free(a, a->obuf);
     fa_free(a, a->ib);
     fa_free(a, a->win);
+    fa_free(a, a->rp);
     qp_patch_close(&a->p);
     if (stats) {
         *stats = a->st;
     }
 }
 
-static int run(fa_t *a) {
+// 1 when the target has not been touched under the journal yet (the journal was only
+// prepared, qp_fota_prepare), 0 otherwise. The first target write (an erase, perhaps cut
+// before its block's write mark) comes after unit 0 is staged.
+static int target_untouched(fa_t *a) {
+    int staged = 0;
+    int err = mark_get(a, m_staged(a, 0), &staged);
+    return err < 0 ? err : !staged;
+}
+
+// Everything before the first write to the target (§8.2): checks and plan; on a fresh
+// start the dry run and the journal header. A journal found with no target block written
+// yet (prepared by qp_fota_prepare, possibly long ago) is resumed only if the target still
+// holds the old image, which the dry run was made against.
+static int start(fa_t *a) {
     const qp_patch_flash_t *bk = &a->cfg->backup;
     int resume = 0;
     int err = prepare(a, &resume);
@@ -958,33 +1014,47 @@ static int run(fa_t *a) {
         return err;
     }
     a->st.resumed = (uint32_t)resume;
-    if (!resume) {
-        // Dry run: the whole new space once, every section hash checked, nothing written.
-        for (uint32_t u = 1; u + 1u < a->units && err == 0; u++) {
-            err = produce_section(a, &a->u[u], NULL, 0);
-        }
-        if (err < 0) {
-            if (err == QP_ERR_CORRUPT) {
-                say(a, "the package does not rebuild the new firmware");
+    if (resume) {
+        int r = target_untouched(a);
+        if (r == 1) {
+            r = target_hash_is(a, a->p.info.old_size, a->p.info.old_sha256);
+            if (r == 0) {
+                say(a, "the package was made for another firmware than the installed one");
+                return QP_ERR_NOENT;
             }
-            return err;
         }
-        uint8_t h[FOTA_J_HDR];
-        journal_header(a, h);
-        err = f_erase(a, bk, 0, a->jsize);
-        // Header copies first, the header (with its CRC) last: a torn write is no journal.
-        if (err == 0) {
-            err = f_prog(a, bk, FOTA_J_HDR, a->ohdr, a->oh);
+        return r < 0 ? r : 0;
+    }
+    // Dry run: the whole new space once, every section hash checked, nothing written.
+    for (uint32_t u = 1; u + 1u < a->units && err == 0; u++) {
+        err = produce_section(a, &a->u[u], NULL, 0);
+    }
+    if (err < 0) {
+        if (err == QP_ERR_CORRUPT) {
+            say(a, "the package does not rebuild the new firmware");
         }
-        if (err == 0) {
-            err = f_prog(a, bk, FOTA_J_HDR + a->oh, a->nhdr, a->nh);
-        }
-        if (err == 0) {
-            err = f_prog(a, bk, 0, h, FOTA_J_HDR);
-        }
-        if (err < 0) {
-            return err;
-        }
+        return err;
+    }
+    uint8_t h[FOTA_J_HDR];
+    journal_header(a, h);
+    err = f_erase(a, bk, 0, a->jsize);
+    // Header copies first, the header (with its CRC) last: a torn write is no journal.
+    if (err == 0) {
+        err = f_prog(a, bk, FOTA_J_HDR, a->ohdr, a->oh);
+    }
+    if (err == 0) {
+        err = f_prog(a, bk, FOTA_J_HDR + a->oh, a->nhdr, a->nh);
+    }
+    if (err == 0) {
+        err = f_prog(a, bk, 0, h, FOTA_J_HDR);
+    }
+    return err;
+}
+
+static int run(fa_t *a) {
+    int err = start(a);
+    if (err < 0) {
+        return err;
     }
     a->dry = 0;
     int done = 0;
@@ -1076,6 +1146,11 @@ static int with_handle(const qp_fota_apply_config_t *cfg, qp_fota_apply_stats_t 
 int qp_fota_check(const qp_fota_apply_config_t *cfg, qp_fota_apply_stats_t *stats,
                   char *msg, size_t msglen) {
     return with_handle(cfg, stats, msg, msglen, check_only);
+}
+
+int qp_fota_prepare(const qp_fota_apply_config_t *cfg, qp_fota_apply_stats_t *stats,
+                    char *msg, size_t msglen) {
+    return with_handle(cfg, stats, msg, msglen, start);
 }
 
 int qp_fota_apply(const qp_fota_apply_config_t *cfg, qp_fota_apply_stats_t *stats,

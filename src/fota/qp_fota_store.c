@@ -179,7 +179,9 @@ int qp_fota_store_verify(qp_fota_store_t *s, char *msg, size_t msglen) {
     qp_flash_part_t bk;
     qp_fota_apply_config_t c;
     apply_config(s, s->declared, &v, &bk, &c);
-    int err = qp_fota_check(&c, NULL, msg, msglen);
+    // The checks and the dry run now, while the script waits for verify(); the journal
+    // they leave lets the boot-time apply decode the old firmware once (SPEC-patch §8.6).
+    int err = qp_fota_prepare(&c, NULL, msg, msglen);
     if (err < 0) {
         return err;
     }

@@ -72,9 +72,12 @@ QP_INTERNAL void qp_image_params_encode(const qp_image_params_t *p, uint8_t *out
 QP_INTERNAL void qp_image_params_decode(uint8_t codec, const uint8_t *in,
                                         qp_image_params_t *p);
 
-// liblzma's filter chain (optional BCJ, then LZMA2) for LZMA settings already checked;
-// `o` holds the LZMA2 options f points to.
-QP_INTERNAL void qp_image_lzma_filters(const qp_image_params_t *p, lzma_options_lzma *o,
+// liblzma's filter chain (optional BCJ, then LZMA2) for LZMA settings already checked,
+// for the stream that starts at uncompressed offset `start` of the section (§4.1: the BCJ
+// filter counts positions from the section start); `o` and `bcj` hold the options f
+// points to.
+QP_INTERNAL void qp_image_lzma_filters(const qp_image_params_t *p, uint64_t start,
+                                       lzma_options_lzma *o, lzma_options_bcj *bcj,
                                        lzma_filter f[3]);
 
 // Bytes of compressed output per LZO block at most (header included).

@@ -129,6 +129,13 @@ int qp_image_params_resolve(qp_image_params_t *out, const qp_image_section_opts_
     p.mode = o.mode == LZMA_MODE_FAST ? QP_IMAGE_MODE_FAST : QP_IMAGE_MODE_NORMAL;
     p.nice_len = o.nice_len;
     p.depth = o.depth;
+    uint32_t restart = opts->restart ? opts->restart : QP_IMAGE_DEFAULT_RESTART;
+    if (restart != QP_IMAGE_RESTART_NONE &&
+        (restart < QP_IMAGE_RESTART_MIN || restart > QP_IMAGE_RESTART_MAX ||
+         (restart & (restart - 1u)))) {
+        return QP_ERR_INVAL;
+    }
+    p.restart = restart != QP_IMAGE_RESTART_NONE && usize > restart ? restart : 0;
     if (qp_image_params_check(&p) < 0) {
         return QP_ERR_INVAL;
     }
@@ -136,8 +143,8 @@ int qp_image_params_resolve(qp_image_params_t *out, const qp_image_section_opts_
     return 0;
 }
 
-void qp_image_lzma_filters(const qp_image_params_t *p, lzma_options_lzma *o,
-                           lzma_filter f[3]) {
+void qp_image_lzma_filters(const qp_image_params_t *p, uint64_t start, lzma_options_lzma *o,
+                           lzma_options_bcj *bcj, lzma_filter f[3]) {
     static const lzma_match_finder mf[] = {LZMA_MF_HC4, LZMA_MF_HC3, LZMA_MF_HC4,
                                            LZMA_MF_BT2, LZMA_MF_BT3, LZMA_MF_BT4};
     memset(o, 0, sizeof *o);
@@ -152,7 +159,9 @@ void qp_image_lzma_filters(const qp_image_params_t *p, lzma_options_lzma *o,
     int n = 0;
     if (p->bcj == QP_IMAGE_BCJ_ARM || p->bcj == QP_IMAGE_BCJ_ARMTHUMB) {
         f[n].id = p->bcj == QP_IMAGE_BCJ_ARM ? LZMA_FILTER_ARM : LZMA_FILTER_ARMTHUMB;
-        f[n].options = NULL;
+        memset(bcj, 0, sizeof *bcj);
+        bcj->start_offset = (uint32_t)start; // positions count from the section start
+        f[n].options = bcj;
         n++;
     }
     f[n].id = LZMA_FILTER_LZMA2;
@@ -181,14 +190,17 @@ int qp_image_params_check(const qp_image_params_t *p) {
         (p->mode != QP_IMAGE_MODE_FAST && p->mode != QP_IMAGE_MODE_NORMAL) ||
         p->dict_size < QP_IMAGE_DICT_MIN || p->dict_size > QP_IMAGE_DICT_MAX ||
         p->lc > 4 || p->lp > 4 || p->lc + p->lp > 4 || p->pb > 4 || p->nice_len < 2 ||
-        p->nice_len > 273 || p->depth > DEPTH_MAX) {
+        p->nice_len > 273 || p->depth > DEPTH_MAX ||
+        (p->restart && (p->restart < QP_IMAGE_RESTART_MIN || p->restart > QP_IMAGE_RESTART_MAX ||
+                        (p->restart & (p->restart - 1u))))) {
         return QP_ERR_CORRUPT;
     }
     // What liblzma itself refuses (e.g. nice_len below the match finder's hash length)
     // shows as UINT64_MAX.
     lzma_options_lzma o;
+    lzma_options_bcj bcj;
     lzma_filter f[3];
-    qp_image_lzma_filters(p, &o, f);
+    qp_image_lzma_filters(p, 0, &o, &bcj, f);
     if (lzma_raw_encoder_memusage(f) == UINT64_MAX ||
         lzma_raw_decoder_memusage(f) == UINT64_MAX) {
         return QP_ERR_CORRUPT;
@@ -214,8 +226,9 @@ int qp_image_memusage(const qp_image_params_t *p, uint64_t *encoder, uint64_t *d
                                                       : LZO1X_999_MEM_COMPRESS);
     } else {
         lzma_options_lzma o;
+        lzma_options_bcj bcj;
         lzma_filter f[3];
-        qp_image_lzma_filters(p, &o, f);
+        qp_image_lzma_filters(p, 0, &o, &bcj, f);
         enc = lzma_raw_encoder_memusage(f);
         dec = lzma_raw_decoder_memusage(f);
     }
@@ -239,8 +252,10 @@ uint64_t qp_image_compress_bound(const qp_image_params_t *p, uint64_t usize) {
     }
     // LZMA2 stores incompressible data in uncompressed chunks of at most 64 KiB with a
     // 3-byte header each, then one end byte; an LZMA chunk is never chosen when larger.
-    // The margin covers the first chunk's properties/dictionary-reset bytes.
-    return usize + (usize / 65536 + 1) * 3 + 1 + 16;
+    // The margin covers the first chunk's properties/dictionary-reset bytes. Each restart
+    // stream (§4.1) adds its own end byte, margin and one more partial chunk.
+    uint64_t streams = p->restart ? usize / p->restart + 1 : 1;
+    return usize + (usize / 65536 + streams) * 3 + streams * (1 + 16);
 }
 
 void qp_image_params_encode(const qp_image_params_t *p, uint8_t *out) {
@@ -260,6 +275,7 @@ void qp_image_params_encode(const qp_image_params_t *p, uint8_t *out) {
     qp_image_put_le32(out + 8, p->dict_size);
     qp_image_put_le32(out + 12, p->nice_len);
     qp_image_put_le32(out + 16, p->depth);
+    qp_image_put_le32(out + 20, p->restart);
 }
 
 void qp_image_params_decode(uint8_t codec, const uint8_t *in, qp_image_params_t *p) {
@@ -280,4 +296,5 @@ void qp_image_params_decode(uint8_t codec, const uint8_t *in, qp_image_params_t 
     p->dict_size = qp_image_get_le32(in + 8);
     p->nice_len = qp_image_get_le32(in + 12);
     p->depth = qp_image_get_le32(in + 16);
+    p->restart = qp_image_get_le32(in + 20);
 }

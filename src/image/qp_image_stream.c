@@ -28,9 +28,14 @@ typedef struct stream_impl {
     uint8_t usha_want[32], csha_want[32]; // decoder: recorded hashes
     uint8_t usha[32], csha[32];           // results, once ended
     qp_image_sha256_t uh, ch;
-    // LZMA
+    // LZMA: the current stream (§4.1: one per restart interval) ends at uncompressed
+    // offset chunk_end; it began at (chunk_u, chunk_c).
     lzma_stream lz;
     lzma_allocator la;
+    uint64_t chunk_end, chunk_u, chunk_c;
+    // A random-access decoder (qp_image_decoder_open_at) may not see the section's start,
+    // so it neither computes nor checks the hashes.
+    uint8_t unhashed;
     // LZO: blk_u holds an uncompressed block, blk_c a block header plus compressed data.
     uint8_t *blk_u, *blk_c, *wrk;
     size_t fill;             // bytes gathered in blk_u (encoder) or blk_c (decoder)
@@ -85,6 +90,10 @@ void qp_image_stream_close(qp_image_stream_t *st) {
     memset(st, 0, sizeof *st);
 }
 
+static uint64_t min_u64(uint64_t a, uint64_t b) {
+    return a < b ? a : b;
+}
+
 static int map_lzma(lzma_ret r) {
     switch (r) {
     case LZMA_MEM_ERROR: return QP_ERR_NOMEM;
@@ -92,6 +101,21 @@ static int map_lzma(lzma_ret r) {
     case LZMA_PROG_ERROR: return QP_ERR_INVAL;
     default: return QP_ERR_CORRUPT;
     }
+}
+
+// (Re)starts liblzma for the stream beginning at uncompressed offset utotal (§4.1). Re-
+// initialising the same lzma_stream reuses liblzma's buffers, so restarts cost no memory.
+static int lzma_start(stream_impl_t *s) {
+    lzma_options_lzma o;
+    lzma_options_bcj bcj;
+    lzma_filter f[3];
+    qp_image_lzma_filters(&s->p, s->utotal, &o, &bcj, f);
+    lzma_ret r = s->kind == KIND_DECODER ? lzma_raw_decoder(&s->lz, f)
+                                         : lzma_raw_encoder(&s->lz, f);
+    s->chunk_u = s->utotal;
+    s->chunk_c = s->ctotal;
+    s->chunk_end = s->p.restart ? min_u64(s->utotal + s->p.restart, s->usize) : s->usize;
+    return r == LZMA_OK ? 0 : map_lzma(r);
 }
 
 static int open_common(stream_impl_t *s, const qp_image_params_t *p, uint64_t usize,
@@ -107,20 +131,12 @@ static int open_common(stream_impl_t *s, const qp_image_params_t *p, uint64_t us
     qp_image_sha256_start(&s->ch);
     int err = 0;
     if (p->codec == QP_IMAGE_CODEC_LZMA) {
-        lzma_options_lzma o;
-        lzma_filter f[3];
-        qp_image_lzma_filters(p, &o, f);
         s->la.alloc = lz_alloc;
         s->la.free = lz_free;
         s->la.opaque = &s->cfg;
         lzma_stream init = LZMA_STREAM_INIT;
         s->lz = init;
         s->lz.allocator = &s->la;
-        lzma_ret r = kind == KIND_DECODER ? lzma_raw_decoder(&s->lz, f)
-                                          : lzma_raw_encoder(&s->lz, f);
-        if (r != LZMA_OK) {
-            err = map_lzma(r);
-        }
     } else {
         // liblzo2 asks for lzo_init() before first use (a check of its build); cheap.
         if (lzo_init() != LZO_E_OK) {
@@ -143,22 +159,45 @@ static int open_common(stream_impl_t *s, const qp_image_params_t *p, uint64_t us
     return err;
 }
 
-int qp_image_decoder_open(qp_image_stream_t *st, const qp_image_section_t *sec,
-                          const qp_image_config_t *cfg) {
+static int decoder_open(qp_image_stream_t *st, const qp_image_section_t *sec,
+                        const qp_image_config_t *cfg, uint64_t uoff, uint64_t coff,
+                        int unhashed) {
     if (qp_image_params_check(&sec->params) < 0 || sec->usize > QP_IMAGE_SECTION_MAX ||
         sec->csize > QP_IMAGE_SECTION_MAX) {
         qp_image_stream_init(st);
         return QP_ERR_CORRUPT;
     }
+    if ((uoff || coff) && (sec->params.codec != QP_IMAGE_CODEC_LZMA || !sec->params.restart ||
+                           uoff % sec->params.restart || uoff >= sec->usize ||
+                           coff >= sec->csize)) {
+        qp_image_stream_init(st);
+        return QP_ERR_INVAL;
+    }
     stream_impl_t *s = impl(st);
     int err = open_common(s, &sec->params, sec->usize, cfg, KIND_DECODER);
     s->csize = sec->csize;
+    s->utotal = uoff;
+    s->ctotal = coff;
+    s->unhashed = (uint8_t)unhashed;
     memcpy(s->usha_want, sec->usha256, 32);
     memcpy(s->csha_want, sec->csha256, 32);
+    if (err == 0 && s->p.codec == QP_IMAGE_CODEC_LZMA) {
+        err = lzma_start(s);
+    }
     if (err < 0) {
         qp_image_stream_close(st);
     }
     return err;
+}
+
+int qp_image_decoder_open(qp_image_stream_t *st, const qp_image_section_t *sec,
+                          const qp_image_config_t *cfg) {
+    return decoder_open(st, sec, cfg, 0, 0, 0);
+}
+
+int qp_image_decoder_open_at(qp_image_stream_t *st, const qp_image_section_t *sec,
+                             const qp_image_config_t *cfg, uint64_t uoff, uint64_t coff) {
+    return decoder_open(st, sec, cfg, uoff, coff, 1);
 }
 
 int qp_image_encoder_open(qp_image_stream_t *st, const qp_image_params_t *p, uint64_t usize,
@@ -168,10 +207,20 @@ int qp_image_encoder_open(qp_image_stream_t *st, const qp_image_params_t *p, uin
         return QP_ERR_INVAL;
     }
     int err = open_common(impl(st), p, usize, cfg, KIND_ENCODER);
+    if (err == 0 && p->codec == QP_IMAGE_CODEC_LZMA) {
+        err = lzma_start(impl(st));
+    }
     if (err < 0) {
         qp_image_stream_close(st);
     }
     return err;
+}
+
+void qp_image_stream_restart_point(qp_image_stream_t *st, uint64_t *uoff, uint64_t *coff) {
+    stream_impl_t *s = impl(st);
+    int lz = s->kind != KIND_CLOSED && s->p.codec == QP_IMAGE_CODEC_LZMA;
+    *uoff = lz ? s->chunk_u : 0;
+    *coff = lz ? s->chunk_c : 0;
 }
 
 static int finish(stream_impl_t *s) {
@@ -180,15 +229,12 @@ static int finish(stream_impl_t *s) {
     s->ended = 1;
     if (s->kind == KIND_DECODER) {
         if (s->utotal != s->usize || s->ctotal != s->csize ||
-            memcmp(s->usha, s->usha_want, 32) != 0 || memcmp(s->csha, s->csha_want, 32) != 0) {
+            (!s->unhashed && (memcmp(s->usha, s->usha_want, 32) != 0 ||
+                             memcmp(s->csha, s->csha_want, 32) != 0))) {
             return QP_ERR_CORRUPT;
         }
     }
     return 1;
-}
-
-static uint64_t min_u64(uint64_t a, uint64_t b) {
-    return a < b ? a : b;
 }
 
 // --- LZMA -------------------------------------------------------------------------------
@@ -202,17 +248,17 @@ static int lzma_run(stream_impl_t *s, const uint8_t **in, size_t *in_len, uint8_
         lzma_action action = LZMA_RUN;
         if (s->kind == KIND_DECODER) {
             avail_in = (size_t)min_u64(*in_len, s->csize - s->ctotal);
-            avail_out = (size_t)min_u64(*out_len, s->usize - s->utotal);
-            // All output delivered: run into a one-byte scratch to see the end marker,
-            // or catch data that decodes to more than the recorded size.
-            probing = s->utotal == s->usize;
+            avail_out = (size_t)min_u64(*out_len, s->chunk_end - s->utotal);
+            // All output of this stream delivered: run into a one-byte scratch to see its
+            // end marker, or catch data that decodes to more than the recorded size.
+            probing = s->utotal == s->chunk_end;
             if (probing) {
                 avail_out = 1;
             }
         } else {
-            avail_in = (size_t)min_u64(*in_len, s->usize - s->utotal);
+            avail_in = (size_t)min_u64(*in_len, s->chunk_end - s->utotal);
             avail_out = *out_len;
-            if (s->utotal + avail_in == s->usize) {
+            if (s->utotal + avail_in == s->chunk_end) {
                 action = LZMA_FINISH;
             }
         }
@@ -227,11 +273,13 @@ static int lzma_run(stream_impl_t *s, const uint8_t **in, size_t *in_len, uint8_
         size_t used = avail_in - s->lz.avail_in;
         size_t made = avail_out - s->lz.avail_out;
         if (s->kind == KIND_DECODER) {
-            qp_image_sha256_update(&s->ch, *in, used);
             if (made && probing) {
                 return QP_ERR_CORRUPT; // decodes to more than usize
             }
-            qp_image_sha256_update(&s->uh, *out, made);
+            if (!s->unhashed) {
+                qp_image_sha256_update(&s->ch, *in, used);
+                qp_image_sha256_update(&s->uh, *out, made);
+            }
             s->ctotal += used;
             s->utotal += made;
         } else {
@@ -250,6 +298,17 @@ static int lzma_run(stream_impl_t *s, const uint8_t **in, size_t *in_len, uint8_
             *out_len -= made;
         }
         if (r == LZMA_STREAM_END) {
+            if (s->utotal < s->usize) {
+                // The end of one restart interval (§4.1): the next stream follows.
+                if (s->utotal != s->chunk_end) {
+                    return QP_ERR_CORRUPT;
+                }
+                int err = lzma_start(s);
+                if (err < 0) {
+                    return err;
+                }
+                continue;
+            }
             return finish(s);
         }
         if (r != LZMA_OK && r != LZMA_BUF_ERROR) {
@@ -305,7 +364,9 @@ static int drain(stream_impl_t *s, const uint8_t *buf, qp_image_sha256_t *h, uin
     size_t n = s->pend_len < *out_len ? s->pend_len : *out_len;
     if (n) {
         memcpy(*out, buf + s->pend_off, n);
-        qp_image_sha256_update(h, *out, n);
+        if (!s->unhashed) {
+            qp_image_sha256_update(h, *out, n);
+        }
         *out += n;
         *out_len -= n;
         s->pend_off += n;
@@ -356,7 +417,9 @@ static int lzo_decode(stream_impl_t *s, const uint8_t **in, size_t *in_len, uint
         size_t n = (size_t)min_u64(*in_len, s->need - s->fill);
         n = (size_t)min_u64(n, s->csize - s->ctotal);
         memcpy(s->blk_c + s->fill, *in, n);
-        qp_image_sha256_update(&s->ch, *in, n);
+        if (!s->unhashed) {
+            qp_image_sha256_update(&s->ch, *in, n);
+        }
         *in += n;
         *in_len -= n;
         s->fill += n;

@@ -71,6 +71,8 @@ static const char create_usage[] =
     "  --dict SIZE           LZMA dictionary, 4K..64M (default 64K, the FOTA RAM budget)\n"
     "  --bcj none|arm|armthumb\n"
     "                        branch filter before LZMA (default armthumb)\n"
+    "  --restart SIZE|none   LZMA restart interval, 64K..64M, a power of two (default\n"
+    "                        256K): where a FOTA update can resume decoding old sections\n"
     "  -v, --verbose         progress and a summary on stderr\n"
     "  -h, --help            show this help\n";
 
@@ -465,6 +467,18 @@ static int cmd_create(int argc, char **argv) {
             if (opts.dict_size < QP_IMAGE_DICT_MIN || opts.dict_size > QP_IMAGE_DICT_MAX) {
                 return usage_error("create", "--dict '%s': expected 4K..64M", v);
             }
+        } else if (opt_is(a, "--restart")) {
+            if (!(v = opt_value(argc, argv, &i, "--restart"))) {
+                return usage_error("create", "option '%s' needs a value", a);
+            }
+            opts.restart = strcmp(v, "none") == 0 ? QP_IMAGE_RESTART_NONE : parse_size(v);
+            if (opts.restart != QP_IMAGE_RESTART_NONE &&
+                (opts.restart < QP_IMAGE_RESTART_MIN || opts.restart > QP_IMAGE_RESTART_MAX ||
+                 (opts.restart & (opts.restart - 1u)))) {
+                return usage_error("create",
+                                   "--restart '%s': expected a power of two 64K..64M, or none",
+                                   v);
+            }
         } else if (opt_is(a, "--bcj")) {
             if (!(v = opt_value(argc, argv, &i, "--bcj"))) {
                 return usage_error("create", "option '%s' needs a value", a);
@@ -675,9 +689,14 @@ static void print_section(const qp_image_section_t *s) {
     } else {
         printf("bcj %s, dict ", qp_image_bcj_name(p->bcj));
         print_size(p->dict_size);
-        printf(", lc %u lp %u pb %u, %s, %s, nice %u, depth %u\n", p->lc, p->lp, p->pb,
+        printf(", lc %u lp %u pb %u, %s, %s, nice %u, depth %u", p->lc, p->lp, p->pb,
                p->mode == QP_IMAGE_MODE_FAST ? "fast" : "normal", qp_image_mf_name(p->mf),
                p->nice_len, p->depth);
+        if (p->restart) {
+            printf(", restart ");
+            print_size(p->restart);
+        }
+        printf("\n");
     }
     unsigned long long ratio = s->usize ? s->csize * 10000 / s->usize : 0;
     printf("  size:        %llu -> %llu bytes (%llu.%02llu%%)\n", (unsigned long long)s->usize,

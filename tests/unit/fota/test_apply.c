@@ -261,6 +261,49 @@ static void test_stop_resume(void **state) {
     free_pair(&p);
 }
 
+// qp_fota_prepare (what fota.verify() runs): checks and dry run, the journal written, the
+// target untouched; a second prepare finds the journal; the apply then resumes from it and
+// decodes the old firmware once instead of twice. If the firmware partition changed in
+// between (reflashed), the prepared journal is not trusted: NOENT, the target left alone.
+static void test_prepare_then_apply(void **state) {
+    (void)state;
+    pair_t p;
+    make_pair(&p, 24 * 1024, 0, 1);
+    fdev_t d;
+    dev_open(&d, &p.old);
+    qp_fota_apply_config_t a = config(&d, &p.pkg, NULL);
+    qp_fota_apply_stats_t fresh, st;
+    assert_int_equal(qp_fota_apply(&a, &fresh, NULL, 0), 0);
+    assert_int_equal(fresh.resumed, 0);
+    qp_flash_close(&d.flash);
+
+    dev_open(&d, &p.old);
+    a = config(&d, &p.pkg, NULL);
+    assert_int_equal(qp_fota_prepare(&a, &st, NULL, 0), 0);
+    assert_int_equal(st.resumed, 0);
+    assert_holds(&d, &p.old);
+    assert_int_equal(qp_fota_prepare(&a, &st, NULL, 0), 0);
+    assert_int_equal(st.resumed, 1);
+    assert_holds(&d, &p.old);
+    assert_int_equal(qp_fota_apply(&a, &st, NULL, 0), 0);
+    assert_int_equal(st.resumed, 1);
+    assert_true(st.old_restarts < fresh.old_restarts); // no second pass over the old data
+    assert_holds(&d, &p.new_);
+    qp_flash_close(&d.flash);
+
+    dev_open(&d, &p.old);
+    a = config(&d, &p.pkg, NULL);
+    assert_int_equal(qp_fota_prepare(&a, &st, NULL, 0), 0);
+    assert_int_equal(qp_flash_part_erase(&d.fw, 0, FW_SIZE), 0);
+    assert_int_equal(qp_flash_part_program(&d.fw, 0, p.new_.p, (uint32_t)p.new_.len), 0);
+    char msg[120];
+    assert_int_equal(qp_fota_apply(&a, &st, msg, sizeof msg), QP_ERR_NOENT);
+    assert_string_equal(msg, "the package was made for another firmware than the installed one");
+    assert_holds(&d, &p.new_);
+    qp_flash_close(&d.flash);
+    free_pair(&p);
+}
+
 // Cuts power at flash operation k for k = 1, 1 + stride, ... (with `twice`, a second cut
 // during the run after), then runs until done: the target must end holding NEW.
 static void sweep(pair_t *p, uint32_t stride, int twice) {
@@ -387,6 +430,7 @@ int main(void) {
         cmocka_unit_test(test_roundtrip_sections_added_removed),
         cmocka_unit_test(test_ram_cap),
         cmocka_unit_test(test_stop_resume),
+        cmocka_unit_test(test_prepare_then_apply),
         cmocka_unit_test(test_powercut_sweep),
         cmocka_unit_test(test_bad_packages),
         cmocka_unit_test(test_backup_too_small),

@@ -25,6 +25,8 @@
 
 static const qp_runtime_config_t *boot_config;
 static qp_storage_t storage; // the device's flash, /usr and /bak, while the module runs
+static int power_cut_armed;  // QPY_POWER_CUT was given: report the flash operations at exit
+static uint64_t power_cut_ops0; // the flash's operation count when the cut was armed
 static qp_firmware_t firmware; // the image the module booted from
 
 const qp_firmware_t *qp_runtime_firmware(void) {
@@ -118,6 +120,35 @@ static int open_storage(const qp_runtime_config_t *cfg) {
     qp_hal_storage_set(&storage.vfs);
     qp_hal_volumes_set(&storage);
     return 0;
+}
+
+// Test seam for the power-cut campaigns (tests/stress, docs/TESTING.md): QPY_POWER_CUT=K:SEED
+// cuts the device flash's power at its K-th program or erase from here on (the boot-time
+// FOTA apply, the restore, the script), torn as SEED says (qp_flash_powercut_arm). From
+// the cut on every flash operation fails, so nothing the rest of the run does can reach
+// the flash, as if the module had lost power; the process then ends on its own. K = 0
+// only counts. At exit one line on stderr gives the operations done since the arming and
+// whether the cut fired. The variable is removed at once, so a restart boots with power.
+static void arm_power_cut(void) {
+    const char *spec = getenv("QPY_POWER_CUT");
+    if (!spec) {
+        return;
+    }
+    char *end;
+    unsigned long long k = strtoull(spec, &end, 10);
+    unsigned long long seed = *end == ':' ? strtoull(end + 1, NULL, 10) : 0;
+    unsetenv("QPY_POWER_CUT");
+    power_cut_armed = 1;
+    power_cut_ops0 = qp_flash_op_count(&storage.flash);
+    qp_flash_powercut_arm(&storage.flash, k, seed);
+}
+
+static void report_power_cut(void) {
+    if (power_cut_armed) {
+        fprintf(stderr, "qpy: power cut: %llu flash operations, %s\n",
+                (unsigned long long)(qp_flash_op_count(&storage.flash) - power_cut_ops0),
+                qp_flash_is_powered(&storage.flash) ? "power kept" : "power lost");
+    }
 }
 
 // A FOTA package verified before the restart is applied in place now, before the firmware
@@ -263,9 +294,11 @@ int qp_runtime_main(const qp_runtime_config_t *cfg) {
 
     int status = open_storage(cfg);
     if (status == 0) {
+        arm_power_cut();
         apply_fota(cfg);
     }
     if (status == 0 && (status = load_firmware(cfg)) != 0) {
+        report_power_cut();
         qp_storage_close(&storage);
     }
     if (status != 0) {
@@ -280,6 +313,7 @@ int qp_runtime_main(const qp_runtime_config_t *cfg) {
     }
     qp_hal_storage_set(NULL);
     qp_hal_volumes_set(NULL);
+    report_power_cut();
     qp_storage_close(&storage);
     qp_firmware_free(&firmware);
     if (cfg->restarted_from_run && status == 0) {

@@ -32,11 +32,13 @@ bench: setup
 	@bench/run.sh build-release/bin
 
 # Long power-cut and fault campaigns (not in CI): the same tests with QP_STRESS=1, which
-# widens their sweeps (more geometries, seeds and cut points).
+# widens their sweeps (more geometries, seeds and cut points), then the power-cut campaigns
+# (tests/stress/campaign.py: QP_STRESS_CUTS cuts, default 10000, and a summary table).
 stress: setup
 	@test -f build-asan/build.ninja || cmake --preset asan >/dev/null
 	@cmake --build --preset asan
 	@QP_STRESS=1 ctest --preset asan -L "fs|flash|patch|image|fota" --timeout 3600
+	@/usr/bin/python3 tests/stress/campaign.py build-asan
 
 # Fuzz campaigns (not in CI): clang + libFuzzer + ASan/UBSan in build-fuzz/, each target of
 # fuzz/ for FUZZ_SECONDS (default 60), executions per target printed at the end.

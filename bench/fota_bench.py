@@ -5,8 +5,9 @@ section), measured in the same run:
 
   1. package size, diff time and peak RSS, apply time and peak memory: adiff beside Debian's
      bsdiff/bspatch, xdelta3 and `zstd --patch-from` (those on the uncompressed sections);
-     adiff's apply is the module's own code (fota_bench: qp_fota_apply on a RAM flash, RAM
-     counted by its allocator), set against liblzma alone recompressing the new sections;
+     adiff's apply is the module's own code (fota_bench: qp_fota_prepare as fota.verify()
+     runs it, then the boot-time qp_fota_apply on a RAM flash, RAM counted by its
+     allocator), set against liblzma alone recompressing the new sections;
   2. image size: mkfw's LZMA image against `xz -9e` of the same sections, and LZOP;
   3. the seed's claim: diffing before compression (adiff) against diffing the compressed
      images directly (bsdiff on the .img files), for LZMA and for LZOP images.
@@ -110,8 +111,9 @@ def measure(bindir, name, old_secs, new_secs):
     out = subprocess.run([os.path.join(bindir, "fota_bench"), j("old.lzma.img"),
                           j("new.lzma.img"), j("a.lzma.bin")], check=True,
                          stdout=subprocess.PIPE, text=True).stdout.split()
-    r["apply_t"], r["apply_ram"], r["recompress_t"], r["backup"], r["restarts"] = (
-        float(out[0]), int(out[1]), float(out[2]), int(out[3]), int(out[4]))
+    (r["apply_t"], r["apply_ram"], r["recompress_t"], r["backup"], r["restarts"],
+     r["verify_t"]) = (float(out[0]), int(out[1]), float(out[2]), int(out[3]), int(out[4]),
+                       float(out[5]))
     _, r["apply_rss"] = run([os.path.join(bindir, "fota_bench"), j("old.lzma.img"),
                              j("new.lzma.img"), j("a.lzma.bin")])
     # Peers on the uncompressed sections.
@@ -181,9 +183,12 @@ def tables(rs):
               f"{r['xz']:,} | {r['adiff_lzma']:,} | {r['imgdiff_lzma']:,} "
               f"({r['imgdiff_lzma'] / r['adiff_lzma']:.1f}x) | {r['adiff_lzop']:,} | "
               f"{r['imgdiff_lzop']:,} ({r['imgdiff_lzop'] / r['adiff_lzop']:.1f}x) |")
-    print("\nadiff apply: backup need (4 KiB sectors) and old-section decoder restarts "
-          "(a read further back than the 16 KiB window restarts at the section start): " +
-          "; ".join(f"{r['name']} {r['backup']:,} B, {r['restarts']:,} restarts" for r in rs))
+    print("\nadiff apply: `fota.verify()` (checks and dry run, before the restart), backup "
+          "need (4 KiB sectors) and old-section decoder (re)starts in the boot-time apply "
+          "(a read further back than the 16 KiB window restarts at the nearest 256 KiB "
+          "restart point): " +
+          "; ".join(f"{r['name']} verify {r['verify_t']:.2f} s, {r['backup']:,} B, "
+                    f"{r['restarts']:,} decoder starts" for r in rs))
 
 
 def main():

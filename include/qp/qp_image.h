@@ -104,6 +104,10 @@ typedef struct qp_image_config {
     // the current section. NULL: none.
     void (*progress)(void *ctx, uint64_t done, uint64_t total);
     void *progress_ctx;
+    // Encoders: do not hash the uncompressed input (qp_image_stream_result then reports
+    // zeros for it). For a caller that checks that data otherwise, as the FOTA apply does
+    // through the package's hashes; saves a SHA-256 pass over the section.
+    uint8_t skip_input_hash;
 } qp_image_config_t;
 
 // The exact, resolved encoder settings of one section, as recorded in its table entry

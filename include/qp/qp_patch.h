@@ -162,6 +162,13 @@ int qp_patch_check_old(qp_patch_t *p);
 //                        that disagree, bad LZMA data) or a section hash mismatches
 int qp_patch_read(qp_patch_t *p, void *buf, uint32_t len);
 
+// Turns the section hash checks of qp_patch_read off (on = 0) or back on. Off is for a
+// caller that has already checked the same package against the same old data in a full
+// pass (the FOTA apply's dry run) and checks what it makes of the output otherwise (the
+// FOTA apply compares recompressed sections with the new image's hashes): it saves hashing
+// the whole new space again. On by default.
+void qp_patch_set_hash_checks(qp_patch_t *p, int on);
+
 // Advances the output by `len` bytes without producing them and without reading old data
 // (used to resume). Returns the bytes skipped (fewer only at the end).
 int qp_patch_skip(qp_patch_t *p, uint32_t len);

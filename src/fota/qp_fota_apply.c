@@ -972,6 +972,9 @@ static void fa_init(fa_t *a, const qp_fota_apply_config_t *cfg, char *msg, size_
     a->icfg.alloc = fa_alloc;
     a->icfg.free = fa_free;
     a->icfg.alloc_ctx = a;
+    // The encoder's input is the patch output, which the patch checks (dry run) and the
+    // recompressed bytes' hash checks again: no third hash of it.
+    a->icfg.skip_input_hash = 1;
     if (msg && msglen) {
         msg[0] = 0;
     }
@@ -1057,6 +1060,11 @@ static int run(fa_t *a) {
         return err;
     }
     a->dry = 0;
+    // The dry run (this call's or the prepare's) checked every section's hash against the
+    // same package and old data; from here each section's recompressed bytes are checked
+    // against the new image's hashes before they are committed, so the patch need not
+    // hash its output again.
+    qp_patch_set_hash_checks(&a->p, 0);
     int done = 0;
     err = mark_get(a, m_done(a), &done);
     if (err < 0) {

@@ -226,6 +226,9 @@ void qp_image_stream_restart_point(qp_image_stream_t *st, uint64_t *uoff, uint64
 static int finish(stream_impl_t *s) {
     qp_image_sha256_finish(&s->uh, s->usha);
     qp_image_sha256_finish(&s->ch, s->csha);
+    if (s->kind == KIND_ENCODER && s->cfg.skip_input_hash) {
+        memset(s->usha, 0, sizeof s->usha);
+    }
     s->ended = 1;
     if (s->kind == KIND_DECODER) {
         if (s->utotal != s->usize || s->ctotal != s->csize ||
@@ -283,7 +286,9 @@ static int lzma_run(stream_impl_t *s, const uint8_t **in, size_t *in_len, uint8_
             s->ctotal += used;
             s->utotal += made;
         } else {
-            qp_image_sha256_update(&s->uh, *in, used);
+            if (!s->cfg.skip_input_hash) {
+                qp_image_sha256_update(&s->uh, *in, used);
+            }
             qp_image_sha256_update(&s->ch, *out, made);
             s->utotal += used;
             s->ctotal += made;
@@ -388,7 +393,9 @@ static int lzo_encode(stream_impl_t *s, const uint8_t **in, size_t *in_len, uint
         uint32_t want = lzo_block_len(s, s->utotal - s->fill);
         size_t n = (size_t)min_u64(*in_len, want - s->fill);
         memcpy(s->blk_u + s->fill, *in, n);
-        qp_image_sha256_update(&s->uh, *in, n);
+        if (!s->cfg.skip_input_hash) {
+            qp_image_sha256_update(&s->uh, *in, n);
+        }
         *in += n;
         *in_len -= n;
         s->fill += n;

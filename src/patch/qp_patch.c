@@ -48,6 +48,7 @@ struct qp_patch_state {
     uint8_t seek_pending;
     uint8_t sec_started;
     uint8_t sec_skipped, all_skipped;
+    uint8_t unchecked;       // qp_patch_set_hash_checks(p, 0): no output hashing
     uint8_t win[WIN];
     uint32_t win_pos;        // section-relative position of win[0]
     uint32_t win_len, win_head, win_ready;
@@ -399,7 +400,7 @@ static int section_finish(qp_patch_t *p) {
         }
     }
     end_streams(st);
-    if (!st->sec_skipped) {
+    if (!st->sec_skipped && !st->unchecked) {
         uint8_t md[32];
         qp_sha256_finish(&st->sec_sha, md);
         if (memcmp(md, sec->new_sha256, 32) != 0) {
@@ -408,7 +409,7 @@ static int section_finish(qp_patch_t *p) {
     }
     st->sec_started = 0;
     st->sec++;
-    if (st->sec == p->info.section_count && !st->all_skipped &&
+    if (st->sec == p->info.section_count && !st->all_skipped && !st->unchecked &&
         !(p->info.flags & QP_PATCH_F_IMAGE)) {
         uint8_t md[32];
         qp_sha256_finish(&st->all_sha, md);
@@ -647,13 +648,24 @@ int qp_patch_read(qp_patch_t *p, void *buf, uint32_t len) {
         uint32_t k = st->win_ready - st->win_head;
         k = k < len - done ? k : len - done;
         memcpy(out + done, st->win + st->win_head, k);
-        qp_sha256_update(&st->sec_sha, st->win + st->win_head, k);
-        qp_sha256_update(&st->all_sha, st->win + st->win_head, k);
+        if (!st->unchecked) {
+            qp_sha256_update(&st->sec_sha, st->win + st->win_head, k);
+            // An image package's whole new space has no hash of its own (§8.1).
+            if (!(p->info.flags & QP_PATCH_F_IMAGE)) {
+                qp_sha256_update(&st->all_sha, st->win + st->win_head, k);
+            }
+        }
         st->win_head += k;
         done += k;
         st->out_pos += k;
     }
     return (int)done;
+}
+
+void qp_patch_set_hash_checks(qp_patch_t *p, int on) {
+    if (p && p->open) {
+        p->st->unchecked = !on;
+    }
 }
 
 int qp_patch_skip(qp_patch_t *p, uint32_t len) {

@@ -34,6 +34,14 @@
 #define EXIT_INPUT 2   // unreadable or invalid image or key, images for different models
 #define EXIT_SPACE 3   // backup area or a partition too small on the target layout
 #define EXIT_RAM 4     // over the RAM budget (-m)
+
+// -m default: 2 MiB (the budget at the default image settings) when NEW.img's
+// encoder leaves the patch decoders at least DECODE_ROOM_MIN of it; else the encoder plus
+// DECODE_ROOM (images made with mkfw --dict above the default).
+#define DEFAULT_BUDGET (2u << 20)
+#define DECODE_ROOM_MIN (256u << 10)
+#define DECODE_ROOM (512u << 10)
+#define DECODE_REST (140u << 10)
 #define EXIT_CHECK 5   // the self-check failed (a bug)
 #define EXIT_OUTPUT 6  // PATCH.bin could not be written
 
@@ -53,7 +61,9 @@ static const char usage[] =
     "  --layout FILE    device layout: lines 'firmware SIZE', 'fota_pkg SIZE',\n"
     "                   'sector SIZE' (default: the EC600S layout, 4 MiB / 2 MiB / 4 KiB)\n"
     "  -m BUDGET        RAM the module may use for the update (e.g. 2M, 512K); the patch\n"
-    "                   streams get smaller dictionaries until the package fits\n"
+    "                   streams get smaller dictionaries until the package fits (default\n"
+    "                   2M; for a NEW.img whose LZMA encoder leaves less than 256K of\n"
+    "                   that, the encoder plus 512K)\n"
     "  --sign KEY.pem   sign the package with this ECDSA P-256 private key; a module\n"
     "                   whose profile holds the public key accepts only packages\n"
     "                   signed with it (docs/SECURITY.md)\n"
@@ -386,14 +396,18 @@ int main(int argc, char **argv) {
         "the update needs at least %llu bytes of RAM on the module, over the budget of %u "
         "bytes (most of it is the LZMA encoder for NEW.img's settings: make it with a "
         "smaller dictionary, mkfw --dict)";
-    qp_image_info_t *ni = budget ? malloc(sizeof *ni) : NULL;
+    qp_image_info_t *ni = malloc(sizeof *ni);
+    uint64_t floor = 0;
     if (ni && qp_image_parse_header(ni, new_img, new_len, NULL) == 0) {
-        uint64_t floor = 0;
         for (uint32_t i = 0; i < ni->section_count; i++) {
             uint64_t enc = 0;
             if (qp_image_memusage(&ni->sections[i].params, &enc, NULL) == 0 && enc > floor) {
                 floor = enc;
             }
+        }
+        if (!budget) {
+            budget = floor + DECODE_ROOM_MIN <= DEFAULT_BUDGET ? DEFAULT_BUDGET
+                                                               : (uint32_t)(floor + DECODE_ROOM);
         }
         if (floor > budget) {
             free(ni);
@@ -403,7 +417,14 @@ int main(int argc, char **argv) {
     }
     free(ni);
     // With a budget, smaller patch dictionaries until the apply fits (SPEC-patch §8.5).
-    for (uint32_t dict = 1u << 20;; dict /= 2) {
+    // First guess: the largest patch dictionary that fits beside the encoder, counted for
+    // each of the three streams, with about DECODE_REST for the rest (decoder states,
+    // buffers, the old-section decoder); the measured apply decides.
+    uint32_t dict = 1u << 20;
+    while (budget && dict > 4096u && floor + 3u * dict + DECODE_REST > budget) {
+        dict /= 2;
+    }
+    for (;; dict /= 2) {
         cfg.dict_max = dict;
         note("diffing (patch dictionary %u KiB)", dict >> 10);
         int err = qp_fota_diff(&cfg, old_img, old_len, new_img, new_len, &pkg, &psz, &st, msg,
@@ -422,8 +443,11 @@ int main(int argc, char **argv) {
         }
         qp_diff_free(pkg);
         pkg = NULL;
-        // Dictionaries above the largest the streams used change nothing: skip them.
-        while (dict > 4096u && dict / 2u >= st.dict_used) {
+        // Dictionaries above the largest the streams used change nothing: skip them; and
+        // the largest dictionary must shrink by at least the excess.
+        uint32_t excess = st.apply_ram - budget;
+        uint32_t want = st.dict_used > excess ? st.dict_used - excess : 0;
+        while (dict > 4096u && (dict / 2u >= st.dict_used || dict / 2u > want)) {
             dict /= 2;
         }
         if (dict <= 4096u) {

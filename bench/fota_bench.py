@@ -185,7 +185,7 @@ def tables(rs):
               f"{r['imgdiff_lzop']:,} ({r['imgdiff_lzop'] / r['adiff_lzop']:.1f}x) |")
     print("\nadiff apply: `fota.verify()` (checks and dry run, before the restart), backup "
           "need (4 KiB sectors) and old-section decoder (re)starts in the boot-time apply "
-          "(a read further back than the 16 KiB window restarts at the nearest 256 KiB "
+          "(a read further back than the 32 KiB window restarts at the nearest 256 KiB "
           "restart point): " +
           "; ".join(f"{r['name']} verify {r['verify_t']:.2f} s, {r['backup']:,} B, "
                     f"{r['restarts']:,} decoder starts" for r in rs))

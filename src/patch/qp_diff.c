@@ -168,7 +168,7 @@ static int emit(scan_out_t *o, const uint8_t *old, const uint8_t *nw, int64_t la
 // Excursions: a match more than EXCURSION_RANGE bytes away from the current alignment and
 // shorter than EXCURSION_MIN bytes is not taken (its bytes go to the diff or extra stream).
 // On the module, old data comes from a decoder of the compressed old section that only
-// keeps a window behind it (QP_FOTA_WINDOW, 16 KiB, of which at least half is always
+// keeps a window behind it (QP_FOTA_WINDOW, 32 KiB, of which at least half is always
 // there): a short excursion backwards, or one forwards followed by the return to the
 // alignment, restarts that decoder for a handful of bytes. On libcrypto 3.0.17 -> 3.0.20
 // the rule cut old-decoder restarts from 244 to 4 and the package by 1.9 % (short

@@ -513,6 +513,7 @@ class ServeCpCampaign(Campaign):
         """Serves dev and copies the files in; SIGKILL after `delay` s (None: never).
         Returns how many cp's returned 0, and whether one was in flight at the kill."""
         s = Served(self.qpy, dev)
+        t0 = time.monotonic()
         cur = [None]
         killed = threading.Event()
 
@@ -538,6 +539,7 @@ class ServeCpCampaign(Campaign):
                 done += cur[0].returncode == 0 and not killed.is_set()
                 break
             done += 1
+        self.copy_seconds = time.monotonic() - t0
         if timer:
             timer.join()
         else:
@@ -547,12 +549,12 @@ class ServeCpCampaign(Campaign):
     def cut(self, t, i, rng):
         copies = self.copies(rng)
         if self.window is None:
+            # The window: how long the copies take once the module serves.
             dev = self.path("count")
             self.copy_device(self.tpl, dev)
-            t0 = time.monotonic()
             if self.serve_and_copy(dev, self.copies(random.Random(0)), None) == 0:
                 raise RuntimeError("serve-cp without a kill copied nothing")
-            self.window = (time.monotonic() - t0) * 1.2
+            self.window = self.copy_seconds * 1.1
         dev = self.path("dev")
         self.copy_device(self.tpl, dev)
         done = self.serve_and_copy(dev, copies, rng.uniform(0, self.window))

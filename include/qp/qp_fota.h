@@ -97,7 +97,10 @@ int qp_fota_apply(const qp_fota_apply_config_t *cfg, qp_fota_apply_stats_t *stat
                   char *msg, size_t msglen);
 
 // The part of qp_fota_apply() before its first write to the target: the checks, the dry
-// run and the journal header (the backup area is written, the target is not). A later
+// run (here also recompressing every section and checking it against the new image's
+// hashes, so a module whose LZMA encoder does not reproduce them refuses the package with
+// QP_ERR_CORRUPT before anything is written) and the journal header (the backup area is
+// written, the target is not). A later
 // qp_fota_apply() of the same package resumes from that journal without a second dry
 // run, after checking that the target still holds the old image (QP_ERR_NOENT if not).
 // The module's fota.verify() does this, so the upgrade at the next boot decodes the old
@@ -118,6 +121,10 @@ typedef struct qp_fota_diff_config {
     uint32_t filter;    // QP_DIFF_FILTER_*; 0: auto
     void (*progress)(void *ctx, const char *phase, uint64_t done, uint64_t total);
     void *progress_ctx;
+    // Test seam: 1 returns the package without applying it on the host (no RAM or backup
+    // figures: apply_ram is recorded as unlimited, backup_size as 0), so tests can make
+    // packages the module must refuse, e.g. for an image its encoder cannot reproduce.
+    int no_self_check;
 } qp_fota_diff_config_t;
 
 typedef struct qp_fota_diff_stats {

@@ -57,6 +57,7 @@ typedef struct fa {
     uint16_t *slot;                             // per old block
     // Old reader.
     int dry;   // 1: nothing written yet, every old byte is in the target
+    int dry_encode; // the dry run also recompresses (qp_fota_prepare)
     int dec_sec;
     qp_image_stream_t dec;
     uint64_t dpos;        // uncompressed bytes of dec_sec decoded
@@ -113,6 +114,10 @@ static void fa_free(void *ctx, void *ptr) {
     } else {
         free(raw);
     }
+}
+
+static int said(const fa_t *a) {
+    return a->msg && a->msglen && a->msg[0];
 }
 
 static void say(fa_t *a, const char *text) {
@@ -417,6 +422,10 @@ static int plan_compute(fa_t *a, uint32_t sector) {
     uint32_t B = a->B;
     memset(a->last_reader, 0, sizeof a->last_reader);
     int err = qp_patch_walk(&a->p, walk_run, a);
+    // The walk rewinds the patch: its output is at new-space offset 0 again. (Left at the
+    // end of the header entry, the dry run skipped that much into each section, so the
+    // patch never saw a whole section and checked none of their hashes.)
+    a->at = 0;
     if (err < 0) {
         return err;
     }
@@ -816,7 +825,9 @@ static int produce_section(fa_t *a, const unit_t *un, stage_writer_t *w, int enc
         uint8_t csha[32];
         err = qp_image_stream_result(&enc, NULL, &csize, NULL, csha);
         if (err == 0 && (csize != s->csize || memcmp(csha, s->csha256, 32) != 0)) {
-            err = QP_ERR_CORRUPT; // this liblzma does not reproduce the recorded bytes
+            say(a, "this module's LZMA encoder does not reproduce the new firmware's "
+                   "sections (another liblzma?)");
+            err = QP_ERR_CORRUPT;
         }
     }
     qp_image_stream_close(&enc);
@@ -1028,12 +1039,16 @@ static int start(fa_t *a) {
         }
         return r < 0 ? r : 0;
     }
-    // Dry run: the whole new space once, every section hash checked, nothing written.
+    // Dry run: the whole new space once, every section hash checked, nothing written. For
+    // qp_fota_prepare (verify(), before the restart) it also recompresses each section and
+    // checks the result against the new image's hashes, so an encoder that does not
+    // reproduce them is refused before the target is touched (§8.2).
     for (uint32_t u = 1; u + 1u < a->units && err == 0; u++) {
-        err = produce_section(a, &a->u[u], NULL, 0);
+        stage_writer_t count_only = {a, 0, 0, 0, 0};
+        err = produce_section(a, &a->u[u], &count_only, a->dry_encode);
     }
     if (err < 0) {
-        if (err == QP_ERR_CORRUPT) {
+        if (err == QP_ERR_CORRUPT && !said(a)) {
             say(a, "the package does not rebuild the new firmware");
         }
         return err;
@@ -1156,9 +1171,14 @@ int qp_fota_check(const qp_fota_apply_config_t *cfg, qp_fota_apply_stats_t *stat
     return with_handle(cfg, stats, msg, msglen, check_only);
 }
 
+static int start_encoding(fa_t *a) {
+    a->dry_encode = 1;
+    return start(a);
+}
+
 int qp_fota_prepare(const qp_fota_apply_config_t *cfg, qp_fota_apply_stats_t *stats,
                     char *msg, size_t msglen) {
-    return with_handle(cfg, stats, msg, msglen, start);
+    return with_handle(cfg, stats, msg, msglen, start_encoding);
 }
 
 int qp_fota_apply(const qp_fota_apply_config_t *cfg, qp_fota_apply_stats_t *stats,

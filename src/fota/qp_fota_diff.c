@@ -217,7 +217,9 @@ int qp_fota_diff(const qp_fota_diff_config_t *cfg, const uint8_t *old_img, size_
     }
     qp_fota_apply_stats_t st;
     memset(&st, 0, sizeof st);
-    if (err == 0) {
+    if (err == 0 && cfg->no_self_check) {
+        set_requirements(pkg, psz, UINT32_MAX, 0);
+    } else if (err == 0) {
         // Measure without a cap, record, then check under the recorded cap.
         if (cfg->progress) {
             cfg->progress(cfg->progress_ctx, "measure", 0, 1);

@@ -15,7 +15,7 @@
 #include "qp/qp_err.h"
 #include "qp/qp_image.h"
 
-static int img_write(void *ctx, const void *buf, size_t len) {
+int img_append(void *ctx, const void *buf, size_t len) {
     img_t *m = ctx;
     uint8_t *n = realloc(m->p, m->len + len);
     if (!n) {
@@ -54,7 +54,7 @@ img_t make_image(const char *version, uint32_t cp_size, uint32_t variant, int ap
     }
     free(cp);
     img_t m = {NULL, 0};
-    assert_int_equal(qp_image_builder_write(&b, img_write, &m), 0);
+    assert_int_equal(qp_image_builder_write(&b, img_append, &m), 0);
     qp_image_builder_close(&b);
     return m;
 }

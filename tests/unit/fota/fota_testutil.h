@@ -16,4 +16,7 @@ typedef struct img {
 img_t make_image(const char *version, uint32_t cp_size, uint32_t variant, int app_files,
                  int extra);
 
+// qp_image_builder_write() callback appending to an img_t (ctx).
+int img_append(void *ctx, const void *buf, size_t len);
+
 #endif

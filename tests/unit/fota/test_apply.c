@@ -15,7 +15,12 @@
 
 #include <cmocka.h>
 
+#include <lzma.h>
+#include <mbedtls/sha256.h>
+#include <mbedtls/version.h>
+
 #include "fota_testutil.h"
+#include "fwgen.h"
 #include "qp/qp_diff.h"
 #include "qp/qp_err.h"
 #include "qp/qp_flash.h"
@@ -304,6 +309,68 @@ static void test_prepare_then_apply(void **state) {
     free_pair(&p);
 }
 
+// One "cp" section compressed at LZMA level `level`, as a complete image.
+static img_t one_section_image(const uint8_t *cp, uint32_t n, uint8_t level) {
+    qp_image_builder_t b;
+    qp_image_builder_init(&b);
+    assert_int_equal(qp_image_builder_open(&b, NULL, "EC600S", "V2.0-FORGED"), 0);
+    qp_image_section_opts_t o = {0};
+    o.level = level;
+    assert_int_equal(qp_image_builder_add(&b, "cp", cp, n, &o), 0);
+    img_t m = {NULL, 0};
+    assert_int_equal(qp_image_builder_write(&b, img_append, &m), 0);
+    qp_image_builder_close(&b);
+    return m;
+}
+
+// A module whose LZMA encoder does not reproduce the new image (simulated by an image whose
+// section bytes were made at level 1 while its table records the level-9 settings, header
+// CRC and trailer made consistent): verify()'s prepare recompresses in its dry run and
+// refuses the package before writing anything (SPEC-patch §8.2).
+static void test_prepare_refuses_unreproducible(void **state) {
+    (void)state;
+    img_t old = make_image("V1.0", 24 * 1024, 0, 10, 0);
+    uint32_t n = 27 * 1024;
+    uint8_t *cp = malloc(n);
+    assert_non_null(cp);
+    assert_int_equal(fwgen_make(cp, n, 1, 3), n);
+    img_t fast = one_section_image(cp, n, 1), best = one_section_image(cp, n, 9);
+    free(cp);
+    uint32_t hs = QP_IMAGE_HEADER_SIZE + QP_IMAGE_ENTRY_SIZE;
+    assert_memory_not_equal(fast.p + QP_IMAGE_HEADER_SIZE + 48,
+                            best.p + QP_IMAGE_HEADER_SIZE + 48, 32);
+    memcpy(fast.p + QP_IMAGE_HEADER_SIZE + 48, best.p + QP_IMAGE_HEADER_SIZE + 48, 32);
+    uint32_t crc = lzma_crc32(fast.p + 12, hs - 12, 0);
+    for (int i = 0; i < 4; i++) {
+        fast.p[8 + i] = (uint8_t)(crc >> (8 * i));
+    }
+#if MBEDTLS_VERSION_MAJOR < 3
+    mbedtls_sha256_ret(fast.p, fast.len - 32, fast.p + fast.len - 32, 0);
+#else
+    mbedtls_sha256(fast.p, fast.len - 32, fast.p + fast.len - 32, 0);
+#endif
+    qp_fota_diff_config_t dc;
+    memset(&dc, 0, sizeof dc);
+    dc.no_self_check = 1;
+    pkg_t pk = {NULL, 0};
+    char msg[160];
+    assert_int_equal(qp_fota_diff(&dc, old.p, old.len, fast.p, fast.len, &pk.p, &pk.size, NULL,
+                                  msg, sizeof msg),
+                     0);
+    fdev_t d;
+    dev_open(&d, &old);
+    qp_fota_apply_config_t a = config(&d, &pk, NULL);
+    assert_int_equal(qp_fota_prepare(&a, NULL, msg, sizeof msg), QP_ERR_CORRUPT);
+    assert_string_equal(msg, "this module's LZMA encoder does not reproduce the new firmware's "
+                             "sections (another liblzma?)");
+    assert_holds(&d, &old);
+    qp_flash_close(&d.flash);
+    qp_diff_free(pk.p);
+    free(old.p);
+    free(fast.p);
+    free(best.p);
+}
+
 // Cuts power at flash operation k for k = 1, 1 + stride, ... (with `twice`, a second cut
 // during the run after), then runs until done: the target must end holding NEW.
 static void sweep(pair_t *p, uint32_t stride, int twice) {
@@ -403,6 +470,35 @@ static void test_bad_packages(void **state) {
     // Not a package at all.
     memset(k.p, 0x5A, k.size);
     expect_refused(&p, &k, &p.old, "EC600S", QP_ERR_CORRUPT, "damaged");
+    // A bad builder: intact (hash re-sealed) but a section's recorded hash is not what its
+    // streams produce. Only the dry run can tell; it must, before anything is written.
+    memcpy(k.p, p.pkg.p, k.size);
+    k.p[256 + 192 + 120] ^= 0x01; // section 1 (cp): new_sha256 (SPEC-patch §3.3)
+    uint8_t saved[96], md[32];
+    memcpy(saved, k.p + 160, 96);
+    memset(k.p + 160, 0, 96); // §3.2: hashed as zeros (the signature bytes are zero here)
+#if MBEDTLS_VERSION_MAJOR < 3
+    mbedtls_sha256_ret(k.p, k.size, md, 0);
+#else
+    mbedtls_sha256(k.p, k.size, md, 0);
+#endif
+    memcpy(k.p + 160, saved, 96);
+    memcpy(k.p + 160, md, 32);
+    for (int prep = 0; prep < 2; prep++) {
+        fdev_t d;
+        dev_open(&d, &p.old);
+        qp_fota_apply_config_t a = config(&d, &k, NULL);
+        char msg[200];
+        uint64_t ops = qp_flash_op_count(&d.flash);
+        assert_int_equal(qp_fota_check(&a, NULL, msg, sizeof msg), 0);
+        assert_int_equal(prep ? qp_fota_prepare(&a, NULL, msg, sizeof msg)
+                              : qp_fota_apply(&a, NULL, msg, sizeof msg),
+                         QP_ERR_CORRUPT);
+        assert_string_equal(msg, "the package does not rebuild the new firmware");
+        assert_true(qp_flash_op_count(&d.flash) == ops);
+        assert_holds(&d, &p.old);
+        qp_flash_close(&d.flash);
+    }
     free(k.p);
     free_pair(&p);
 }
@@ -431,6 +527,7 @@ int main(void) {
         cmocka_unit_test(test_ram_cap),
         cmocka_unit_test(test_stop_resume),
         cmocka_unit_test(test_prepare_then_apply),
+        cmocka_unit_test(test_prepare_refuses_unreproducible),
         cmocka_unit_test(test_powercut_sweep),
         cmocka_unit_test(test_bad_packages),
         cmocka_unit_test(test_backup_too_small),

@@ -64,7 +64,10 @@ static int make_space(const uint8_t *img, size_t len, qp_image_info_t *info, uin
         err = QP_ERR_FBIG;
     }
     if (err < 0) {
-        snprintf(msg, msglen, "%s image: %s", which, d.what ? d.what : "not a firmware image");
+        snprintf(msg, msglen, "%s image: %s", which,
+                 err == QP_ERR_NOMEM ? "out of memory"
+                 : d.what            ? d.what
+                                     : "not a firmware image");
         return err;
     }
     uint8_t *sp = malloc(total ? total : 1);
@@ -77,7 +80,8 @@ static int make_space(const uint8_t *img, size_t len, qp_image_info_t *info, uin
         err = qp_image_extract(info, i, memimg_read, &m, memimg_write, &at, 0, NULL, &d);
     }
     if (err < 0) {
-        snprintf(msg, msglen, "%s image: %s", which, d.what ? d.what : "section data");
+        snprintf(msg, msglen, "%s image: %s", which,
+                 err == QP_ERR_NOMEM ? "out of memory" : d.what ? d.what : "section data");
         free(sp);
         return err;
     }
@@ -212,7 +216,8 @@ int qp_fota_diff(const qp_fota_diff_config_t *cfg, const uint8_t *old_img, size_
         sha256(new_img, new_len, dc.new_image_sha256);
         err = qp_diff_create(&dc, os, osz, ns, nsz, secs, count, &pkg, &psz, NULL);
         if (err < 0) {
-            snprintf(msg, msglen, "diff failed");
+            snprintf(msg, msglen, err == QP_ERR_NOMEM ? "out of memory while diffing"
+                                                      : "diff failed");
         }
     }
     qp_fota_apply_stats_t st;
@@ -233,7 +238,9 @@ int qp_fota_diff(const qp_fota_diff_config_t *cfg, const uint8_t *old_img, size_
             }
             err = host_apply(pkg, psz, old_img, old_len, new_img, new_len, &st, msg, msglen);
         }
-        if (err < 0) {
+        if (err == QP_ERR_NOMEM) {
+            snprintf(msg, msglen, "out of memory while applying the package on the host");
+        } else if (err < 0) {
             if (!msg[0]) {
                 snprintf(msg, msglen, "self-check: applying the package did not give the "
                                       "new image");

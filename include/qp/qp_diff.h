@@ -20,10 +20,12 @@
 #include "qp/qp_patch.h"
 
 // Filter choice for qp_diff_config_t.filter.
-#define QP_DIFF_FILTER_AUTO 0   // try none, Thumb and ARM per section; keep the smallest
+#define QP_DIFF_FILTER_AUTO 0   // try every filter per section; keep the smallest
 #define QP_DIFF_FILTER_NONE 1
 #define QP_DIFF_FILTER_THUMB 2
 #define QP_DIFF_FILTER_ARM 3
+#define QP_DIFF_FILTER_THUMB_MAP 4 // Thumb, then Thumb with the target map its match voted
+#define QP_DIFF_FILTER_ARM_MAP 5   // the same for A32 (SPEC-patch §5.1, §7)
 
 // One new section: its range of the new space and the range of the old space it is diffed
 // against (old_size 0: a new section, all extra data).

@@ -29,7 +29,7 @@
 // Version of the package format (SPEC-patch §2). A reader refuses another major version
 // (QP_ERR_NOTSUP) and reads every minor version of its own major.
 #define QP_PATCH_VERSION_MAJOR 1
-#define QP_PATCH_VERSION_MINOR 1
+#define QP_PATCH_VERSION_MINOR 2
 
 #define QP_PATCH_MAGIC "QPPATCH\x1a"   // 8 bytes at offset 0
 #define QP_PATCH_HEADER_SIZE 256u     // fixed header, then the section table
@@ -47,7 +47,9 @@
 #define QP_PATCH_FILTER_NONE 0u
 #define QP_PATCH_FILTER_THUMB 1u  // Thumb-2 BL/BLX (+-4 MiB), halfword aligned
 #define QP_PATCH_FILTER_ARM 2u    // A32 BL/BLX, word aligned
-#define QP_PATCH_FILTER_MAX 2u
+#define QP_PATCH_FILTER_THUMB_MAP 3u // Thumb-2 plus a target map (1.2, SPEC-patch §5.1)
+#define QP_PATCH_FILTER_ARM_MAP 4u   // A32 plus a target map (1.2)
+#define QP_PATCH_FILTER_MAX 4u
 
 // Streams of a section entry (SPEC-patch §4), in package order.
 #define QP_PATCH_STREAM_CTRL 0

@@ -110,15 +110,53 @@ QP_INTERNAL int qp_patch_sig_key_text(const void *text, size_t len, uint8_t *buf
 struct mbedtls_pk_context;
 QP_INTERNAL int qp_patch_sig_check_p256(int mbed_err, struct mbedtls_pk_context *pk);
 
+// A target map (SPEC-patch §5.1): `count` pieces, `start` strictly increasing absolute
+// branch-field values, `add[i]` added (mod the field width) to a field v with
+// start[i] <= v < start[i + 1]. Fields below start[0] are left alone.
+typedef struct qp_patch_map {
+    uint32_t count;
+    uint32_t *start;
+    uint32_t *add;
+} qp_patch_map_t;
+
+// Largest number of pieces a map may have (a bound on the varint count; the RAM is
+// 8 bytes per piece and counts against apply_ram).
+#define QP_PATCH_MAP_MAX (1u << 20)
+
+// The branch filter of a section filter (1 Thumb-2 or 2 A32; 0 for none), and whether the
+// section's control stream starts with a target map (filters 3 and 4, §5.1).
+static inline uint32_t qp_patch_filter_base(uint32_t filter) {
+    return filter > QP_PATCH_FILTER_ARM ? filter - 2u : filter;
+}
+static inline int qp_patch_filter_mapped(uint32_t filter) {
+    return filter > QP_PATCH_FILTER_ARM;
+}
+
+// Width mask of the absolute branch field of a (base) filter: 22 bits for Thumb-2, 24 for
+// A32.
+static inline uint32_t qp_patch_field_mask(uint32_t filter) {
+    return qp_patch_filter_base(filter) == QP_PATCH_FILTER_THUMB ? 0x3FFFFFu : 0xFFFFFFu;
+}
+
 // Branch filter (SPEC-patch §5) over `buf`, which holds the bytes at positions
 // [buf_pos, buf_pos + len) of a space. Converts every candidate instruction starting at a
 // position i >= max(buf_pos, from) that lies wholly in the buffer and sits at an aligned
 // distance from `origin`; `encode` makes branch offsets absolute (relative to origin),
-// otherwise the inverse. Candidates never overlap, so any cut of a space into buffers gives
-// the same result as long as each candidate is converted exactly once. Returns the position
-// of the first candidate start not examined (to pass as `from` once more bytes follow).
+// otherwise the inverse. With `map` (encode only: the old side of a mapped section), each
+// absolute field then goes through the map. Candidates never overlap, so any cut of a space
+// into buffers gives the same result as long as each candidate is converted exactly once.
+// Returns the position of the first candidate start not examined (to pass as `from` once
+// more bytes follow). `filter` may be a mapped filter id: its base filter is used.
 QP_INTERNAL uint32_t qp_patch_filter(uint32_t filter, int encode, uint8_t *buf, uint32_t len,
-                                     uint32_t buf_pos, uint32_t origin, uint32_t from);
+                                     uint32_t buf_pos, uint32_t origin, uint32_t from,
+                                     const qp_patch_map_t *map);
+
+// The absolute branch field of an already filtered candidate at `b` (4 bytes), or -1 when
+// `b` is not a candidate of the (base) filter.
+QP_INTERNAL int64_t qp_patch_branch_field(uint32_t filter, const uint8_t *b);
+
+// v mapped through `map` (§5.1), within `mask`.
+QP_INTERNAL uint32_t qp_patch_map_apply(const qp_patch_map_t *map, uint32_t v, uint32_t mask);
 
 // Decodes a header + section table held in `hdr` (at least QP_PATCH_HEADER_SIZE bytes,
 // and header_size bytes once known) into `info`, checking every field (§3.4).

@@ -9,9 +9,11 @@
 // stretch the previous match forward and the new one backward as long as at least half the
 // bytes agree, so that code that only moved by relocations becomes one long "add" run whose
 // diff bytes are mostly zero. What differs from bsdiff: branch offsets are made absolute
-// first (§5), short matches far from the current alignment are not taken (they would
-// restart the module's old-section decoder), control entries are varints, and the three
-// streams are LZMA2-compressed with settings suited to each.
+// first (§5), and old branch targets can be moved by a target map that the matched calls
+// vote for (§5.1: a second pass; half the diff bytes on a shared library were calls to PLT
+// stubs that moved), short matches far from the current alignment are not taken (they
+// would restart the module's old-section decoder), control entries are varints, and the
+// three streams are LZMA2-compressed with settings suited to each.
 #include <stdlib.h>
 #include <string.h>
 
@@ -132,8 +134,15 @@ static int64_t longest(const saidx_t *sa, const uint8_t *old, int64_t on, const 
 
 typedef struct scan_out {
     buf_t s[QP_PATCH_STREAMS];
+    buf_t runs; // run_t of every add run, for the target-map votes
     uint32_t entries;
 } scan_out_t;
+
+// One add run: new bytes [nw, nw + len) of the section from old bytes [old, old + len) of
+// the indexed range.
+typedef struct run {
+    uint32_t nw, old, len;
+} run_t;
 
 static int emit(scan_out_t *o, const uint8_t *old, const uint8_t *nw, int64_t lastscan,
                 int64_t lastpos, int64_t lenf, int64_t extra_len, int64_t seek) {
@@ -149,7 +158,11 @@ static int emit(scan_out_t *o, const uint8_t *old, const uint8_t *nw, int64_t la
         }
     }
     o->s[QP_PATCH_STREAM_DIFF].len += (size_t)lenf;
-    err = buf_put(&o->s[QP_PATCH_STREAM_EXTRA], nw + lastscan + lenf, (size_t)extra_len);
+    run_t run = {(uint32_t)lastscan, (uint32_t)lastpos, (uint32_t)lenf};
+    err = lenf > 0 ? buf_put(&o->runs, &run, sizeof run) : 0;
+    if (err == 0) {
+        err = buf_put(&o->s[QP_PATCH_STREAM_EXTRA], nw + lastscan + lenf, (size_t)extra_len);
+    }
     if (err == 0) {
         err = buf_varint(&o->s[QP_PATCH_STREAM_CTRL], (uint64_t)lenf);
     }
@@ -329,6 +342,121 @@ static int compress(int kind, const buf_t *in, uint32_t dict, uint32_t level, bu
 }
 
 // ---------------------------------------------------------------------------------------
+// Target maps (SPEC-patch §5.1)
+// ---------------------------------------------------------------------------------------
+
+// A vote: an old branch whose absolute field is `v` became, aligned by an add run, a new
+// branch whose field is v + `add` (mod the field width).
+typedef struct vote {
+    uint32_t v, add;
+} vote_t;
+
+static int vote_cmp(const void *a, const void *b) {
+    const vote_t *x = a, *y = b;
+    if (x->v != y->v) {
+        return x->v < y->v ? -1 : 1;
+    }
+    return x->add < y->add ? -1 : x->add > y->add;
+}
+
+// The target map the base pass's add runs vote for: every old branch target takes the move
+// most of the branches to it made, and a piece starts wherever that move changes. Branches
+// to a function follow it wherever the match put the calls, so this map also knows where
+// code the match could not align went (a PLT that grew, functions reordered).
+static int map_vote(uint32_t filter, const uint8_t *oldf, const uint8_t *newf,
+                    const buf_t *runs, qp_patch_map_t *map) {
+    uint32_t unit = qp_patch_filter_base(filter) == QP_PATCH_FILTER_THUMB ? 2u : 4u;
+    uint32_t mask = qp_patch_field_mask(filter);
+    size_t nruns = runs->len / sizeof(run_t), nv = 0, cap = 0;
+    vote_t *votes = NULL;
+    memset(map, 0, sizeof *map);
+    for (size_t k = 0; k < nruns; k++) {
+        run_t r;
+        memcpy(&r, runs->p + k * sizeof r, sizeof r);
+        // Both sides must sit on the filter's alignment for their candidates to pair up.
+        if ((r.nw - r.old) % unit) {
+            continue;
+        }
+        uint32_t j = (unit - r.nw % unit) % unit;
+        while (j + 4u <= r.len) {
+            int64_t vo = qp_patch_branch_field(filter, oldf + r.old + j);
+            int64_t vn = qp_patch_branch_field(filter, newf + r.nw + j);
+            if (vo < 0 || vn < 0) {
+                j += unit;
+                continue;
+            }
+            if (nv == cap) {
+                cap = cap ? cap * 2 : 4096;
+                vote_t *nvotes = realloc(votes, cap * sizeof *votes);
+                if (!nvotes) {
+                    free(votes);
+                    return QP_ERR_NOMEM;
+                }
+                votes = nvotes;
+            }
+            votes[nv].v = (uint32_t)vo;
+            votes[nv].add = (uint32_t)(vn - vo) & mask;
+            nv++;
+            j += 4;
+        }
+    }
+    if (nv) {
+        qsort(votes, nv, sizeof *votes, vote_cmp);
+    }
+    // Pieces, at most one per voted target: start[] then add[] in one block, as the device
+    // keeps them.
+    map->start = malloc((nv ? nv : 1) * 2 * sizeof(uint32_t));
+    if (!map->start) {
+        free(votes);
+        return QP_ERR_NOMEM;
+    }
+    map->add = map->start + (nv ? nv : 1);
+    uint32_t cur = 0; // the move below the first piece is none
+    for (size_t i = 0; i < nv;) {
+        size_t best = i, best_n = 0;
+        size_t g = i;
+        while (g < nv && votes[g].v == votes[i].v) {
+            size_t h = g;
+            while (h < nv && votes[h].v == votes[g].v && votes[h].add == votes[g].add) {
+                h++;
+            }
+            if (h - g > best_n) {
+                best = g;
+                best_n = h - g;
+            }
+            g = h;
+        }
+        if (votes[best].add != cur) {
+            map->start[map->count] = votes[i].v;
+            map->add[map->count] = votes[best].add;
+            map->count++;
+            cur = votes[best].add;
+        }
+        i = g;
+    }
+    free(votes);
+    return 0;
+}
+
+// The map as it opens the control stream (§5.1): count, then per piece the start's
+// increase and the zigzagged change of the move (taken as signed within the field).
+static int map_encode(const qp_patch_map_t *map, uint32_t mask, buf_t *b) {
+    int err = buf_varint(b, map->count);
+    uint32_t start = 0, add = 0;
+    for (uint32_t i = 0; err == 0 && i < map->count; i++) {
+        uint32_t d = (map->add[i] - add) & mask;
+        int64_t sd = d > mask / 2 ? (int64_t)d - (int64_t)mask - 1 : (int64_t)d;
+        err = buf_varint(b, map->start[i] - start);
+        if (err == 0) {
+            err = buf_varint(b, ((uint64_t)sd << 1) ^ (uint64_t)(sd >> 63));
+        }
+        start = map->start[i];
+        add = map->add[i];
+    }
+    return err;
+}
+
+// ---------------------------------------------------------------------------------------
 // Sections
 // ---------------------------------------------------------------------------------------
 
@@ -347,10 +475,26 @@ static void result_release(sec_result_t *r) {
     }
 }
 
-// Diffs one section with one filter into `r`.
+// Keeps `r` in `best` if it is a candidate (`eligible`) and the first or the smallest so far
+// (`have` says whether `best` holds one); otherwise releases it.
+static void keep_smaller(sec_result_t *best, sec_result_t *r, int eligible, int *have) {
+    if (eligible && (!*have || r->total < best->total)) {
+        if (*have) {
+            result_release(best);
+        }
+        *best = *r;
+        *have = 1;
+    } else {
+        result_release(r);
+    }
+}
+
+// Diffs one section with one filter into `r`. A mapped filter takes the target map `map`
+// (put at the head of the control stream, and applied to the old side); `vote`, if not
+// NULL, receives the map this pass's runs vote for (free its start).
 static int diff_one(const qp_diff_config_t *cfg, const uint8_t *old_space, uint32_t old_size,
                     const uint8_t *new_space, const qp_diff_section_t *sec, uint32_t filter,
-                    sec_result_t *r) {
+                    const qp_patch_map_t *map, qp_patch_map_t *vote, sec_result_t *r) {
     int err = 0;
     uint8_t *oldf = NULL, *newf = NULL;
     saidx_t *sa = NULL;
@@ -369,8 +513,14 @@ static int diff_one(const qp_diff_config_t *cfg, const uint8_t *old_space, uint3
     }
     memcpy(oldf, old_space, old_size);
     memcpy(newf, new_space + sec->new_offset, sec->new_size);
-    qp_patch_filter(filter, 1, oldf, old_size, 0, sec->old_offset, 0);
-    qp_patch_filter(filter, 1, newf, sec->new_size, 0, 0, 0);
+    qp_patch_filter(filter, 1, oldf, old_size, 0, sec->old_offset, 0, map);
+    qp_patch_filter(filter, 1, newf, sec->new_size, 0, 0, 0, NULL);
+    if (qp_patch_filter_mapped(filter)) {
+        err = map_encode(map, qp_patch_field_mask(filter), &o.s[QP_PATCH_STREAM_CTRL]);
+        if (err < 0) {
+            goto out;
+        }
+    }
     const uint8_t *old = oldf + sec->old_offset;
     if (sec->old_size && divsufsort(old, sa, (saidx_t)sec->old_size) != 0) {
         err = QP_ERR_NOMEM;
@@ -380,6 +530,9 @@ static int diff_one(const qp_diff_config_t *cfg, const uint8_t *old_space, uint3
                cfg->min_match ? cfg->min_match : 8u, &o);
     free(sa);
     sa = NULL;
+    if (err == 0 && vote) {
+        err = map_vote(filter, old, newf, &o.runs, vote);
+    }
     for (int k = 0; err == 0 && k < QP_PATCH_STREAMS; k++) {
         r->raw[k] = (uint32_t)o.s[k].len;
         r->dict[k] = dict_for(o.s[k].len, cfg->dict_max ? cfg->dict_max : 1u << 20);
@@ -391,6 +544,7 @@ out:
     for (int k = 0; k < QP_PATCH_STREAMS; k++) {
         buf_release(&o.s[k]);
     }
+    buf_release(&o.runs);
     free(sa);
     free(newf);
     free(oldf);
@@ -543,7 +697,7 @@ int qp_diff_create(const qp_diff_config_t *cfg, const uint8_t *old_space, uint32
     uint32_t block = cfg->block_size ? cfg->block_size : 4096u;
     if (!out || !out_size || (!old_space && old_size) || (!new_space && new_size) ||
         count > QP_PATCH_SECTIONS_MAX || strlen(model) > QP_PATCH_MODEL_MAX ||
-        cfg->filter > QP_DIFF_FILTER_ARM || cfg->level > 9 || (cfg->flags & ~QP_PATCH_F_IMAGE) ||
+        cfg->filter > QP_DIFF_FILTER_ARM_MAP || cfg->level > 9 || (cfg->flags & ~QP_PATCH_F_IMAGE) ||
         block < 4096u || (block & (block - 1u)) ||
         (cfg->dict_max && (cfg->dict_max < QP_PATCH_DICT_MIN ||
                            cfg->dict_max > QP_PATCH_DICT_MAX))) {
@@ -595,19 +749,31 @@ int qp_diff_create(const qp_diff_config_t *cfg, const uint8_t *old_space, uint32
     uint64_t total = info.header_size;
     for (uint32_t i = 0; i < count && err == 0; i++) {
         const qp_diff_section_t *s = &sections[i];
-        uint32_t first = QP_PATCH_FILTER_NONE, last = QP_PATCH_FILTER_MAX;
-        if (cfg->filter != QP_DIFF_FILTER_AUTO) {
-            first = last = cfg->filter - 1u;
+        // Base filters to run; a mapped filter needs its base filter's pass for the votes.
+        int autof = cfg->filter == QP_DIFF_FILTER_AUTO, have = 0;
+        uint32_t first = QP_PATCH_FILTER_NONE, last = QP_PATCH_FILTER_ARM;
+        if (!autof) {
+            first = last = qp_patch_filter_base(cfg->filter - 1u);
         }
         for (uint32_t f = first; f <= last && err == 0; f++) {
+            int mapped = f != QP_PATCH_FILTER_NONE &&
+                         (autof || qp_patch_filter_mapped(cfg->filter - 1u));
+            qp_patch_map_t vote;
+            memset(&vote, 0, sizeof vote);
             sec_result_t r;
-            err = diff_one(cfg, old_space, old_size, new_space, s, f, &r);
-            if (err == 0 && (f == first || r.total < res[i].total)) {
-                result_release(&res[i]);
-                res[i] = r;
-            } else if (err == 0) {
-                result_release(&r);
+            err = diff_one(cfg, old_space, old_size, new_space, s, f, NULL,
+                           mapped ? &vote : NULL, &r);
+            if (err == 0) {
+                keep_smaller(&res[i], &r, autof || !mapped, &have);
             }
+            if (err == 0 && mapped) {
+                err = diff_one(cfg, old_space, old_size, new_space, s, f + 2u, &vote, NULL,
+                               &r);
+                if (err == 0) {
+                    keep_smaller(&res[i], &r, 1, &have);
+                }
+            }
+            free(vote.start);
         }
         if (err < 0) {
             break;

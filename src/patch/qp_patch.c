@@ -5,8 +5,8 @@
 // RAM: every byte comes from the caller's allocator through a counter (qp_patch_alloc)
 // capped at the header's apply_ram, and liblzma allocates through the same counter, so the
 // bound the package promises is the bound the device gets. The pieces: three LZMA2 decoders
-// (their dictionaries dominate), three package input buffers, one old-data buffer and the
-// inverse-filter window.
+// (their dictionaries dominate), three package input buffers, one old-data buffer, the
+// inverse-filter window and, for a mapped filter, the section's target map (§5.1).
 //
 // Production is a pipeline: the control stream says how many bytes come from old data plus
 // the diff stream (an "add" run) and how many from the extra stream; the result is the
@@ -49,6 +49,7 @@ struct qp_patch_state {
     uint8_t sec_started;
     uint8_t sec_skipped, all_skipped;
     uint8_t unchecked;       // qp_patch_set_hash_checks(p, 0): no output hashing
+    qp_patch_map_t map;      // the section's target map (§5.1); start and add share one block
     uint8_t win[WIN];
     uint32_t win_pos;        // section-relative position of win[0]
     uint32_t win_len, win_head, win_ready;
@@ -239,6 +240,60 @@ static int ctrl_varint(qp_patch_t *p, uint64_t *v) {
     return QP_ERR_CORRUPT;
 }
 
+static void map_release(qp_patch_t *p) {
+    struct qp_patch_state *st = p->st;
+    qp_patch_free(p, st->map.start);
+    memset(&st->map, 0, sizeof st->map);
+}
+
+// Reads the target map at the start of a mapped section's control stream (§5.1) and checks
+// it; `keep` stores it in st->map (allocated through the counter), otherwise it is skipped
+// (the plan's walk needs only the entries after it).
+static int map_read(qp_patch_t *p, int keep) {
+    struct qp_patch_state *st = p->st;
+    uint32_t mask = qp_patch_field_mask(p->info.sections[st->sec].filter);
+    uint64_t n;
+    int err = ctrl_varint(p, &n);
+    if (err < 0) {
+        return err;
+    }
+    if (n > QP_PATCH_MAP_MAX) {
+        return QP_ERR_CORRUPT;
+    }
+    map_release(p);
+    if (keep && n) {
+        st->map.start = qp_patch_alloc(p, (size_t)n * 2u * sizeof(uint32_t));
+        if (!st->map.start) {
+            return QP_ERR_NOMEM;
+        }
+        st->map.add = st->map.start + n;
+        st->map.count = (uint32_t)n;
+    }
+    uint64_t start = 0;
+    uint32_t add = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t d, zz;
+        err = ctrl_varint(p, &d);
+        if (err == 0) {
+            err = ctrl_varint(p, &zz);
+        }
+        if (err < 0) {
+            return err;
+        }
+        // Starts strictly increase and stay inside the field.
+        if ((i > 0 && d == 0) || d > mask || start + d > mask) {
+            return QP_ERR_CORRUPT;
+        }
+        start += d;
+        add = (uint32_t)(add + (uint32_t)((zz >> 1) ^ -(zz & 1u))) & mask;
+        if (keep) {
+            st->map.start[i] = (uint32_t)start;
+            st->map.add[i] = add;
+        }
+    }
+    return 0;
+}
+
 // Reads the next control entry (§4.2) and checks it against the section and old space.
 static int ctrl_next(qp_patch_t *p) {
     struct qp_patch_state *st = p->st;
@@ -293,7 +348,7 @@ static int read_old_filtered(qp_patch_t *p, uint32_t pos, uint8_t *dst, uint32_t
         if (err < 0) {
             return err;
         }
-        qp_patch_filter(sec->filter, 1, ob, hi - lo, lo, sec->old_offset, lo);
+        qp_patch_filter(sec->filter, 1, ob, hi - lo, lo, sec->old_offset, lo, &p->st->map);
         memcpy(dst, ob + (pos - lo), k);
         dst += k;
         pos += k;
@@ -375,6 +430,12 @@ static int section_start(qp_patch_t *p) {
         }
     }
     st->cpos = st->clen = 0;
+    if (qp_patch_filter_mapped(sec->filter)) {
+        int err = map_read(p, 1);
+        if (err < 0) {
+            return err;
+        }
+    }
     st->sec_gen = st->sec_ctrl = 0;
     st->old_pos = sec->old_offset;
     st->add_left = st->copy_left = 0;
@@ -400,6 +461,7 @@ static int section_finish(qp_patch_t *p) {
         }
     }
     end_streams(st);
+    map_release(p);
     if (!st->sec_skipped && !st->unchecked) {
         uint8_t md[32];
         qp_sha256_finish(&st->sec_sha, md);
@@ -459,7 +521,7 @@ static int fill(qp_patch_t *p) {
         }
         st->win_len += k;
         st->scan = qp_patch_filter(sec->filter, 0, st->win, st->win_len, st->win_pos, 0,
-                                   st->scan);
+                                   st->scan, NULL);
         if (st->sec_gen == sec->new_size) {
             st->win_ready = st->win_len;
         } else {
@@ -480,6 +542,7 @@ void qp_patch_init(qp_patch_t *p) {
 static void reset_production(qp_patch_t *p) {
     struct qp_patch_state *st = p->st;
     end_streams(st);
+    map_release(p);
     st->sec = 0;
     st->sec_started = 0;
     st->all_skipped = 0;
@@ -742,6 +805,7 @@ void qp_patch_close(qp_patch_t *p) {
     struct qp_patch_state *st = p->st;
     if (st) {
         end_streams(st);
+        map_release(p);
         for (int k = 0; k < QP_PATCH_STREAMS; k++) {
             qp_patch_free(p, st->s[k].in);
         }
@@ -770,6 +834,12 @@ int qp_patch_walk_adds(qp_patch_t *p, qp_patch_run_fn fn, void *ctx) {
             break;
         }
         st->cpos = st->clen = 0;
+        if (qp_patch_filter_mapped(sec->filter)) {
+            err = map_read(p, 0);
+            if (err < 0) {
+                break;
+            }
+        }
         st->sec_ctrl = 0;
         st->old_pos = sec->old_offset;
         st->seek_pending = 0;

@@ -1,6 +1,6 @@
 // qp_patch_format.c - the package header and section table (SPEC-patch §3) and the ARM
-// branch filters (§5). Portable C11; shared by the device-side apply and the host differ so
-// the two can never disagree about the layout.
+// branch filters with their target maps (§5). Portable C11; shared by the device-side apply
+// and the host differ so the two can never disagree about the layout.
 //
 // Every field read from a package is checked here, before any other code uses it: the
 // package arrives over the air and a damaged or hostile header must give QP_ERR_CORRUPT,
@@ -14,11 +14,12 @@
 // second 11111 imm11 (BL) or 11101 imm11 (BLX). The two patterns share no top-five-bit
 // value with the first halfword, so two candidates can never overlap: the filter is local,
 // and the device can filter any window of old data without parsing from the start.
-static void filter_thumb(int encode, uint8_t *b, uint32_t rel) {
+static void filter_thumb(int encode, uint8_t *b, uint32_t rel, const qp_patch_map_t *map) {
     uint32_t h1 = qp_le16(b), h2 = qp_le16(b + 2);
     uint32_t v = (h1 & 0x7FFu) << 11 | (h2 & 0x7FFu);
     uint32_t pc = (rel + 4u) >> 1;
-    v = (encode ? v + pc : v - pc) & 0x3FFFFFu;
+    v = (encode ? qp_patch_map_apply(map, (v + pc) & 0x3FFFFFu, 0x3FFFFFu) : v - pc) &
+        0x3FFFFFu;
     qp_put16(b, (uint16_t)(0xF000u | v >> 11));
     qp_put16(b + 2, (uint16_t)((h2 & 0xF800u) | (v & 0x7FFu)));
 }
@@ -29,17 +30,47 @@ static int is_thumb(const uint8_t *b) {
 }
 
 // A32 BL (cond AL, 0xEB) and BLX immediate (0xFA/0xFB): a 24-bit word offset.
-static void filter_arm(int encode, uint8_t *b, uint32_t rel) {
+static void filter_arm(int encode, uint8_t *b, uint32_t rel, const qp_patch_map_t *map) {
     uint32_t v = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16;
     uint32_t pc = (rel + 8u) >> 2;
-    v = (encode ? v + pc : v - pc) & 0xFFFFFFu;
+    v = (encode ? qp_patch_map_apply(map, (v + pc) & 0xFFFFFFu, 0xFFFFFFu) : v - pc) &
+        0xFFFFFFu;
     b[0] = (uint8_t)v;
     b[1] = (uint8_t)(v >> 8);
     b[2] = (uint8_t)(v >> 16);
 }
 
+uint32_t qp_patch_map_apply(const qp_patch_map_t *map, uint32_t v, uint32_t mask) {
+    if (!map || map->count == 0 || v < map->start[0]) {
+        return v;
+    }
+    uint32_t lo = 0, hi = map->count; // the piece is the last start <= v
+    while (hi - lo > 1) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (map->start[mid] <= v) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    return (v + map->add[lo]) & mask;
+}
+
+int64_t qp_patch_branch_field(uint32_t filter, const uint8_t *b) {
+    filter = qp_patch_filter_base(filter);
+    if (filter == QP_PATCH_FILTER_THUMB && is_thumb(b)) {
+        return (int64_t)((qp_le16(b) & 0x7FFu) << 11 | (qp_le16(b + 2) & 0x7FFu));
+    }
+    if (filter == QP_PATCH_FILTER_ARM && (b[3] == 0xEBu || (b[3] & 0xFEu) == 0xFAu)) {
+        return (int64_t)(qp_le32(b) & 0xFFFFFFu);
+    }
+    return -1;
+}
+
 uint32_t qp_patch_filter(uint32_t filter, int encode, uint8_t *buf, uint32_t len,
-                         uint32_t buf_pos, uint32_t origin, uint32_t from) {
+                         uint32_t buf_pos, uint32_t origin, uint32_t from,
+                         const qp_patch_map_t *map) {
+    filter = qp_patch_filter_base(filter);
     if (filter == QP_PATCH_FILTER_NONE) {
         return buf_pos + len;
     }
@@ -55,12 +86,12 @@ uint32_t qp_patch_filter(uint32_t filter, int encode, uint8_t *buf, uint32_t len
         uint32_t rel = buf_pos + i - origin;
         if (filter == QP_PATCH_FILTER_THUMB) {
             if (is_thumb(b)) {
-                filter_thumb(encode, b, rel);
+                filter_thumb(encode, b, rel, map);
                 i += 4;
                 continue;
             }
         } else if (b[3] == 0xEBu || (b[3] & 0xFEu) == 0xFAu) {
-            filter_arm(encode, b, rel);
+            filter_arm(encode, b, rel, map);
         }
         i += align;
     }

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <lzma.h>
 #include <mbedtls/sha256.h>
 #include <mbedtls/version.h>
 
@@ -88,6 +89,16 @@ static void test_bit_flips(void **state) {
     free(b);
 }
 
+static uint32_t qp_le32_test(const uint8_t *b) {
+    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+}
+
+static void qp_put32_test(uint8_t *b, uint32_t v) {
+    for (int i = 0; i < 4; i++) {
+        b[i] = (uint8_t)(v >> (8 * i));
+    }
+}
+
 static void rehash(uint8_t *b, uint32_t n) {
     uint8_t md[32];
     memset(b + 160, 0, 32);
@@ -118,6 +129,133 @@ static void test_good_hash_bad_streams(void **state) {
     rehash(b, pkg_size);
     assert_int_equal(apply_untouched(b, pkg_size, FW, FW, NULL, 0), QP_ERR_CORRUPT);
     free(b);
+}
+
+// Target maps (SPEC-patch §5.1) that break its rules. The package's one section gets a
+// control stream made here: a map, then the entries of a package made with the mapped
+// filter; the package is rebuilt around it with a correct hash, so only the map's own
+// checks can refuse it. Offsets: the section descriptor at 256, its control stream record
+// at 256 + 40 (offset, size, raw size, dictionary), the diff and extra records after it.
+static uint32_t lzma_raw(const uint8_t *in, size_t n, uint8_t *out, size_t cap, int enc) {
+    lzma_options_lzma opt;
+    assert_false(lzma_lzma_preset(&opt, 6));
+    opt.dict_size = 4096;
+    lzma_filter f[2] = {{LZMA_FILTER_LZMA2, &opt}, {LZMA_VLI_UNKNOWN, NULL}};
+    size_t in_pos = 0, out_pos = 0;
+    if (enc) {
+        assert_int_equal(lzma_raw_buffer_encode(f, NULL, in, n, out, &out_pos, cap), LZMA_OK);
+    } else {
+        lzma_ret r = lzma_raw_buffer_decode(f, NULL, in, &in_pos, n, out, &out_pos, cap);
+        assert_true(r == LZMA_OK || r == LZMA_STREAM_END);
+    }
+    return (uint32_t)out_pos;
+}
+
+static uint32_t put_varint(uint8_t *b, uint64_t v) {
+    uint32_t n = 0;
+    do {
+        b[n] = (uint8_t)((v & 0x7Fu) | (v > 0x7Fu ? 0x80u : 0u));
+        v >>= 7;
+        n++;
+    } while (v);
+    return n;
+}
+
+static uint32_t get_varint(const uint8_t *b, uint32_t *at) {
+    uint32_t v = 0, shift = 0;
+    while (b[*at] & 0x80u) {
+        v |= (uint32_t)(b[(*at)++] & 0x7Fu) << shift;
+        shift += 7;
+    }
+    return v | (uint32_t)b[(*at)++] << shift;
+}
+
+// Applies `m` map bytes (NULL: the package's own map) followed by the entries of `mp` (a
+// mapped package) in place and returns the error.
+static int apply_with_map(const uint8_t *mp, uint32_t mp_size, const uint8_t *m, uint32_t mn) {
+    enum { CAP = 1 << 16 };
+    uint8_t *ctrl = malloc(CAP), *raw = malloc(CAP), *out = malloc(mp_size + CAP);
+    const uint8_t *rec = mp + 256 + 40;
+    uint32_t off = qp_le32_test(rec), size = qp_le32_test(rec + 4);
+    uint32_t rn = lzma_raw(mp + off, size, raw, CAP, 0);
+    assert_int_equal(rn, qp_le32_test(rec + 8));
+    // Skip the package's own map: count, then two varints per piece.
+    uint32_t at = 0, count = get_varint(raw, &at);
+    for (uint32_t i = 0; i < 2 * count; i++) {
+        get_varint(raw, &at);
+    }
+    if (!m) {
+        m = raw;
+        mn = at;
+    }
+    memcpy(ctrl, m, mn);
+    memcpy(ctrl + mn, raw + at, rn - at);
+    uint32_t cn = mn + rn - at;
+    memcpy(out, mp, off);
+    uint32_t csize = lzma_raw(ctrl, cn, out + off, CAP, 1);
+    memcpy(out + off + csize, mp + off + size, mp_size - off - size);
+    uint32_t n = mp_size - size + csize;
+    uint8_t *orec = out + 256 + 40;
+    qp_put32_test(orec + 4, csize);
+    qp_put32_test(orec + 8, cn);
+    qp_put32_test(orec + 12, 4096);
+    for (int k = 1; k < 3; k++) {
+        qp_put32_test(orec + 16 * k, qp_le32_test(orec + 16 * k) + csize - size);
+    }
+    qp_put32_test(out + 20, n);
+    rehash(out, n);
+    int err = apply_untouched(out, n, FW, FW, NULL, 0);
+    free(ctrl);
+    free(raw);
+    free(out);
+    return err;
+}
+
+static void test_bad_target_map(void **state) {
+    (void)state;
+    qp_diff_config_t cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.level = 6;
+    cfg.filter = QP_DIFF_FILTER_THUMB_MAP;
+    uint8_t *mp;
+    uint32_t mp_size;
+    qp_diff_stats_t st;
+    assert_int_equal(qp_diff_create(&cfg, pair.old, pair.old_size, pair.new_, pair.new_size,
+                                    NULL, 0, &mp, &mp_size, &st), 0);
+    assert_int_equal(st.filters[QP_PATCH_FILTER_THUMB_MAP], 1);
+    uint8_t m[64];
+    uint32_t n;
+    // The package's own map, recompressed, rebuilds NEW: the harness works.
+    assert_int_equal(apply_with_map(mp, mp_size, NULL, 0), 0);
+    // A second piece starting where the first does (starts must increase).
+    n = put_varint(m, 2);
+    n += put_varint(m + n, 0x100);
+    n += put_varint(m + n, 2);
+    n += put_varint(m + n, 0);
+    n += put_varint(m + n, 2);
+    assert_int_equal(apply_with_map(mp, mp_size, m, n), QP_ERR_CORRUPT);
+    // A start past the 22-bit Thumb field.
+    n = put_varint(m, 1);
+    n += put_varint(m + n, 0x400000);
+    n += put_varint(m + n, 2);
+    assert_int_equal(apply_with_map(mp, mp_size, m, n), QP_ERR_CORRUPT);
+    // More pieces than any map may have.
+    n = put_varint(m, (1u << 20) + 1u);
+    assert_int_equal(apply_with_map(mp, mp_size, m, n), QP_ERR_CORRUPT);
+    // A count the stream does not hold: the entries read as pieces run out.
+    n = put_varint(m, 1u << 20);
+    assert_int_equal(apply_with_map(mp, mp_size, m, n), QP_ERR_CORRUPT);
+    // Well formed, but not the map the diff was made with: the output is wrong.
+    assert_int_equal(apply_with_map(mp, mp_size, (const uint8_t *)"\0", 1), QP_ERR_CORRUPT);
+    n = put_varint(m, 1);
+    n += put_varint(m + n, 0);
+    n += put_varint(m + n, 2);
+    assert_int_equal(apply_with_map(mp, mp_size, m, n), QP_ERR_CORRUPT);
+    // A filter id this reader does not know.
+    mp[256 + 16] = QP_PATCH_FILTER_MAX + 1;
+    rehash(mp, mp_size);
+    assert_int_equal(apply_untouched(mp, mp_size, FW, FW, NULL, 0), QP_ERR_NOTSUP);
+    qp_diff_free(mp);
 }
 
 static void test_wrong_old_model_sizes(void **state) {
@@ -156,6 +294,7 @@ int main(void) {
         cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_bit_flips),
         cmocka_unit_test(test_good_hash_bad_streams),
+        cmocka_unit_test(test_bad_target_map),
         cmocka_unit_test(test_wrong_old_model_sizes),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

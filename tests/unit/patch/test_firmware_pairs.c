@@ -1,6 +1,6 @@
 // Round trip on the real firmware pairs in ../shared/data/firmware-pairs (see its README):
 // every pair present is diffed, applied in place on a RAM flash and compared with NEW; the
-// package must stay under 0.85 x the bsdiff size the README records (the bench reports the
+// package must stay under 0.70 x the bsdiff size the README records (issue 6's target) (the bench reports the
 // exact ratio). Exits 77 (skipped) when the data folder is absent, as on a fresh clone, and
 // unless QP_STRESS=1: a 2.6 MB pair takes minutes under ASan.
 #include <setjmp.h>
@@ -62,12 +62,13 @@ static void test_pairs(void **state) {
         }
         qp_diff_config_t cfg;
         memset(&cfg, 0, sizeof cfg);
-        cfg.filter = QP_DIFF_FILTER_THUMB; // what auto picks on these; one pass keeps it fast
+        cfg.filter = QP_DIFF_FILTER_THUMB_MAP; // what auto picks on these; skips A32's passes
         uint8_t *pkg;
         uint32_t n;
         qp_diff_stats_t st;
         assert_int_equal(qp_diff_create(&cfg, old, on, nw, nn, NULL, 0, &pkg, &n, &st), 0);
-        assert_true((double)n < 0.85 * pairs[i].bsdiff);
+        printf("%s: %u bytes, %.3f x bsdiff\n", pairs[i].new_, n, (double)n / pairs[i].bsdiff);
+        assert_true((double)n < 0.70 * pairs[i].bsdiff);
         uint32_t part = (on > nn ? on : nn) + 4096u;
         part = (part + 4095u) & ~4095u;
         tu_dev_t d;

@@ -99,8 +99,13 @@ static void make_sweep(sweep_t *s, const tu_pair_t *p, int grow) {
     qp_diff_config_t cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.level = 6;
+    // Growing, the target-mapped filter (SPEC-patch §5.1), whose map is re-read on every
+    // resume; shrinking, whatever auto picks.
+    cfg.filter = grow ? QP_DIFF_FILTER_THUMB_MAP : QP_DIFF_FILTER_AUTO;
+    qp_diff_stats_t st;
     assert_int_equal(qp_diff_create(&cfg, s->old, s->osz, s->nw, s->nsz, NULL, 0, &s->pkg,
-                                    &s->pkg_size, NULL), 0);
+                                    &s->pkg_size, &st), 0);
+    assert_true(!grow || st.filters[QP_PATCH_FILTER_THUMB_MAP] == 1);
 }
 
 static void test_sweep(void **state) {

@@ -1,6 +1,7 @@
 // Round trips through the differ and the streaming apply on generated data: firmware-like
-// pairs of several sizes with every filter, random data, identical, empty and grown or
-// shrunk inputs, multi-section (image) packages, and the in-place apply on a RAM flash.
+// pairs of several sizes with every filter, calls to stubs that moved (target maps), random
+// data, identical, empty and grown or shrunk inputs, multi-section (image) packages, and the
+// in-place apply on a RAM flash.
 // Each case checks the output is byte-identical to NEW and the header records what the
 // apply used.
 #include <setjmp.h>
@@ -60,7 +61,7 @@ static void test_pairs_every_filter(void **state) {
     for (size_t i = 0; i < sizeof pair_cases / sizeof pair_cases[0]; i++) {
         tu_pair_t p;
         tu_make_pair(&p, pair_cases[i].seed, pair_cases[i].size, pair_cases[i].edits);
-        for (uint32_t f = QP_DIFF_FILTER_NONE; f <= QP_DIFF_FILTER_ARM; f++) {
+        for (uint32_t f = QP_DIFF_FILTER_NONE; f <= QP_DIFF_FILTER_ARM_MAP; f++) {
             roundtrip(p.old, p.old_size, p.new_, p.new_size, f, NULL);
         }
         tu_free_pair(&p);
@@ -72,14 +73,95 @@ static void test_auto_filter_is_smallest(void **state) {
     (void)state;
     tu_pair_t p;
     tu_make_pair(&p, 11, 60000, 20);
-    qp_diff_stats_t st[4];
-    for (uint32_t f = QP_DIFF_FILTER_AUTO; f <= QP_DIFF_FILTER_ARM; f++) {
+    qp_diff_stats_t st[QP_DIFF_FILTER_ARM_MAP + 1];
+    for (uint32_t f = QP_DIFF_FILTER_AUTO; f <= QP_DIFF_FILTER_ARM_MAP; f++) {
         roundtrip(p.old, p.old_size, p.new_, p.new_size, f, &st[f]);
     }
-    for (uint32_t f = QP_DIFF_FILTER_NONE; f <= QP_DIFF_FILTER_ARM; f++) {
+    for (uint32_t f = QP_DIFF_FILTER_NONE; f <= QP_DIFF_FILTER_ARM_MAP; f++) {
         assert_true(st[0].package_size <= st[f].package_size);
     }
     tu_free_pair(&p);
+}
+
+// Target maps (SPEC-patch §5.1): code calling 64 stubs with Thumb BL, and a new version
+// where 4 stubs were inserted among them (as a PLT grows) and the code moved behind them.
+// The calls' absolute targets move by 0 to 64 bytes depending on the stub, which the plain
+// filter leaves in the diff stream and the map removes: the mapped package must be much
+// smaller, be the one auto picks, and rebuild NEW.
+static uint32_t lcg(uint32_t *s) {
+    *s = *s * 1103515245u + 12345u;
+    return *s >> 8;
+}
+
+static uint32_t put_stubs(uint8_t *b, uint32_t n, uint32_t seed, uint32_t *addr) {
+    uint32_t at = 0;
+    for (uint32_t k = 0; k < n; k++) {
+        uint32_t s = seed + k * 7919u; // a stub's bytes depend on its symbol only
+        if (addr) {
+            addr[k] = at;
+        }
+        for (uint32_t j = 0; j < 16; j++) {
+            b[at++] = (uint8_t)(0x40u + lcg(&s) % 64u); // never half of a BL
+        }
+    }
+    return at;
+}
+
+static void put_bl(uint8_t *b, uint32_t at, uint32_t target) {
+    uint32_t off = ((target - (at + 4u)) >> 1) & 0x3FFFFFu;
+    uint32_t h1 = 0xF000u | (off >> 11), h2 = 0xF800u | (off & 0x7FFu);
+    b[at] = (uint8_t)h1;
+    b[at + 1] = (uint8_t)(h1 >> 8);
+    b[at + 2] = (uint8_t)h2;
+    b[at + 3] = (uint8_t)(h2 >> 8);
+}
+
+static void make_stub_pair(uint8_t *old, uint32_t *old_size, uint8_t *nw, uint32_t *new_size,
+                           uint32_t code) {
+    uint32_t oaddr[64], map_new[64], rnd = 5;
+    uint32_t ostubs = put_stubs(old, 64, 100, oaddr);
+    // New: stubs 0..63 with 4 new symbols (64..67) inserted before stubs 10, 25, 40, 55.
+    uint32_t at = 0, next_new = 64;
+    for (uint32_t k = 0; k < 64; k++) {
+        if (k == 10 || k == 25 || k == 40 || k == 55) {
+            at += put_stubs(nw + at, 1, 100 + next_new++ * 7919u, NULL);
+        }
+        put_stubs(nw + at, 1, 100 + k * 7919u, NULL);
+        map_new[k] = at;
+        at += 16;
+    }
+    uint32_t nstubs = at;
+    for (uint32_t i = 0; i < code; i += 2) {
+        uint16_t h = (uint16_t)(0x2000u | (lcg(&rnd) & 0x7FFu)); // movs: never half of a BL
+        old[ostubs + i] = nw[nstubs + i] = (uint8_t)h;
+        old[ostubs + i + 1] = nw[nstubs + i + 1] = (uint8_t)(h >> 8);
+    }
+    for (uint32_t i = 0; i + 4 <= code; i += 16) {
+        uint32_t k = lcg(&rnd) % 64u;
+        put_bl(old, ostubs + i, oaddr[k]);
+        put_bl(nw, nstubs + i, map_new[k]);
+    }
+    *old_size = ostubs + code;
+    *new_size = nstubs + code;
+}
+
+static void test_target_map(void **state) {
+    (void)state;
+    const uint32_t code = 48 * 1024;
+    uint8_t *old = malloc(code + 2048), *nw = malloc(code + 2048);
+    uint32_t osz, nsz;
+    make_stub_pair(old, &osz, nw, &nsz, code);
+    qp_diff_stats_t plain, mapped, autof;
+    roundtrip(old, osz, nw, nsz, QP_DIFF_FILTER_THUMB, &plain);
+    roundtrip(old, osz, nw, nsz, QP_DIFF_FILTER_THUMB_MAP, &mapped);
+    roundtrip(old, osz, nw, nsz, QP_DIFF_FILTER_AUTO, &autof);
+    assert_int_equal(mapped.filters[QP_PATCH_FILTER_THUMB_MAP], 1);
+    assert_int_equal(autof.filters[QP_PATCH_FILTER_THUMB_MAP], 1);
+    assert_true(mapped.package_size * 2 < plain.package_size);
+    // The same for A32 code: the generated BLs are Thumb, so only a round trip.
+    roundtrip(old, osz, nw, nsz, QP_DIFF_FILTER_ARM_MAP, NULL);
+    free(old);
+    free(nw);
 }
 
 static void test_random_and_edges(void **state) {
@@ -94,6 +176,8 @@ static void test_random_and_edges(void **state) {
     roundtrip(a, 20000, b, 0, 0, NULL);           // empty new
     roundtrip(a, 0, b, 777, 0, NULL);             // empty old
     roundtrip(a, 1, b, 3, QP_DIFF_FILTER_THUMB, NULL);
+    roundtrip(a, 1, b, 3, QP_DIFF_FILTER_THUMB_MAP, NULL);
+    roundtrip(a, 0, b, 5, QP_DIFF_FILTER_ARM_MAP, NULL);
     free(a);
     free(b);
 }
@@ -256,6 +340,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pairs_every_filter),
         cmocka_unit_test(test_auto_filter_is_smallest),
+        cmocka_unit_test(test_target_map),
         cmocka_unit_test(test_random_and_edges),
         cmocka_unit_test(test_no_short_excursions),
         cmocka_unit_test(test_sections),

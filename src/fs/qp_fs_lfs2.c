@@ -7,7 +7,8 @@
 // finds the newest tag for an entry and follows ids across creates and deletes. Writes append
 // a commit when the block is known to be erased after the last one; otherwise (or when full)
 // the pair is compacted into its other block, split in two when over half full, and moved to
-// a fresh block when that block is bad or has taken block_cycles erases (wear levelling).
+// a fresh block when that block is bad or has taken block_cycles erases (wear levelling; the
+// superblock pair {0, 1}, which cannot move, expands into a chain instead).
 // File data (CTZ lists) is the v1 file layer's; inline files are in qp_fs_lfs2_file.c.
 #include "lfs2_internal.h"
 
@@ -750,10 +751,14 @@ static int relocate_refs(qp_fs_t *fs, const uint32_t old[2], const uint32_t npai
 
 static int drop_pair(qp_fs_t *fs, const qp_fs_mdir_t *d);
 
-static bool needs_wear_move(qp_fs_t *fs, const qp_fs_mdir_t *m) {
+// The compaction about to be made is the one block_cycles asks to move to fresh blocks.
+static bool wear_due(qp_fs_t *fs, const qp_fs_mdir_t *m) {
     int32_t bc = fs->cfg->block_cycles;
-    return bc > 0 && (m->rev + 1) % (((uint32_t)bc + 1) | 1) == 0 &&
-           !lfs1_pair_overlap(m->pair, sb_pair);
+    return bc > 0 && (m->rev + 1) % (((uint32_t)bc + 1) | 1) == 0;
+}
+
+static bool needs_wear_move(qp_fs_t *fs, const qp_fs_mdir_t *m) {
+    return wear_due(fs, m) && !lfs1_pair_overlap(m->pair, sb_pair);
 }
 
 // A FROM (rename) records its source in the gstate in the same commit, at the id the source
@@ -900,19 +905,59 @@ static int pair_create(qp_fs_t *fs, const qp_fs_mdir_t *src, uint32_t begin, uin
     return QP_ERR_NOSPC;
 }
 
-// Moves ids [sid, count) of *m into a new pair that continues the directory.
-static int split(qp_fs_t *fs, qp_fs_mdir_t *m, uint32_t sid) {
-    uint32_t np[2];
-    int err = pair_create(fs, m, sid, m->count, m->tail, m->split, np);
+// Copies ids [begin, count) of *m into a new pair np that continues the list (hard tail),
+// *m keeping ids [0, keep): keep = begin splits a directory; begin 0, keep 1 expands the
+// superblock (the superblock entry is in both pairs).
+static int split(qp_fs_t *fs, qp_fs_mdir_t *m, uint32_t begin, uint32_t keep,
+                 uint32_t np[2]) {
+    int err = pair_create(fs, m, begin, m->count, m->tail, m->split, np);
     if (err < 0) {
         return err;
     }
-    err = compact(fs, m, sid, np, true, NULL, 0, false);
+    err = compact(fs, m, keep, np, true, NULL, 0, false);
     if (err < 0) {
         return err;
     }
-    fix_handles(fs, FIX_SPLIT, m->pair, sid, np); // relocated handles are at m->pair now
+    fix_handles(fs, FIX_SPLIT, m->pair, begin, np); // relocated handles are at m->pair now
     return 0;
+}
+
+static int count_used(void *data, uint32_t block) {
+    (void)block;
+    (*(uint32_t *)data)++;
+    return 0;
+}
+
+static int lfs2_traverse(qp_fs_t *fs, int (*cb)(void *data, uint32_t block), void *data);
+
+// Superblock expansion (SPEC-fs §9.7): {0, 1} cannot move, so when its wear is due and the
+// device is under half full (the blocks it takes never come back) its entries go to a new
+// pair and {0, 1} keeps only the superblock entry, with a hard tail to that pair, which is
+// now the root when {0, 1} was. Returns 1 with *m the new pair, 0 when not expanded.
+static int expand(qp_fs_t *fs, qp_fs_mdir_t *m) {
+    uint32_t used = 0, np[2];
+    int err = lfs2_traverse(fs, count_used, &used);
+    if (err < 0 || used >= fs->block_count / 2) {
+        return err;
+    }
+    uint32_t old[2] = {m->pair[0], m->pair[1]};
+    err = split(fs, m, 0, 1, np);
+    if (err == QP_ERR_NOSPC) {
+        return 0; // no room after all: compact in place
+    }
+    if (err < 0) {
+        return err;
+    }
+    if (lfs1_pair_overlap(fs->root, old)) {
+        fs->root[0] = np[0], fs->root[1] = np[1];
+        for (qp_fs_dir_t *d = fs->dirs; d; d = d->next) {
+            if (lfs1_pair_overlap(d->head, old)) {
+                d->head[0] = np[0], d->head[1] = np[1];
+            }
+        }
+    }
+    err = qp_fs_lfs2_fetch(fs, m, np);
+    return err < 0 ? err : 1;
 }
 
 // Appends attrs to the erased end of *m as one commit (with the gstate delta if it changed).
@@ -977,6 +1022,16 @@ int qp_fs_lfs2_commit(qp_fs_t *fs, qp_fs_mdir_t *m, const l2_attr_t *attrs, int 
                 return err;
             }
         }
+        if (lfs1_pair_overlap(m->pair, sb_pair) && wear_due(fs, m)) {
+            // The ids stay the same in the new pair: retry the commit there.
+            err = expand(fs, m);
+            if (err < 0) {
+                return err;
+            }
+            if (err == 1) {
+                continue;
+            }
+        }
         // Compact; first split when the result would be over half a block (littlefs's rule,
         // which leaves room to append) or hold too many ids.
         prep_move(fs, m, a, n);
@@ -989,13 +1044,12 @@ int qp_fs_lfs2_commit(qp_fs_t *fs, qp_fs_mdir_t *m, const l2_attr_t *attrs, int 
         if ((force_split || err == QP_ERR_NOSPC || dc.off + 40 > half || m->count >= 0xfe) &&
             m->count >= 2) {
             force_split = false;
-            uint32_t sid = m->count / 2;
-            err = split(fs, m, sid);
+            uint32_t sid = m->count / 2, np[2];
+            err = split(fs, m, sid, sid, np);
             if (err == 0) {
                 if (tail_only || target >= sid) {
                     // The attrs belong to the new pair: the end of the directory for a
                     // tail, the upper half for an id.
-                    uint32_t np[2] = {m->tail[0], m->tail[1]};
                     err = qp_fs_lfs2_fetch(fs, m, np);
                     if (err < 0) {
                         return err;

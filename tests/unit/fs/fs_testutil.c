@@ -165,3 +165,116 @@ int count_entries(qp_fs_t *fs, const char *path) {
     qp_fs_dir_close(fs, &dir);
     return err < 0 ? err : n;
 }
+
+// ---- littlefs v2 metadata pairs, decoded here independently of src/fs ----
+
+typedef struct l2pair {
+    uint32_t rev;
+    uint32_t count;     // ids: one past the highest named, plus creates, minus deletes
+    bool superblock;    // id 0 is named "littlefs" with the superblock type
+    bool hard;          // the tail is a hard tail
+    uint32_t tail[2];
+} l2pair_t;
+
+// CRC-32 as littlefs uses it: reflected 0xedb88320, no final inversion.
+static uint32_t l2_crc(uint32_t crc, const uint8_t *p, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        crc ^= p[i];
+        for (int k = 0; k < 8; k++) {
+            crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1)));
+        }
+    }
+    return crc;
+}
+
+static uint32_t l2_be32(const uint8_t *p) {
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static uint32_t l2_le32(const uint8_t *p) {
+    return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
+}
+
+// The state after the last commit of `block` whose CRC matches; false when none does.
+static bool l2_read_block(const tdev_t *d, uint32_t block, l2pair_t *out) {
+    const uint32_t B = d->cfg.block_size;
+    const uint8_t *b = d->mem + (size_t)block * B;
+    l2pair_t cur = {l2_le32(b), 0, false, false, {QP_FS_BLOCK_NULL, QP_FS_BLOCK_NULL}};
+    uint32_t off = 4, ptag = 0xffffffff, crc = l2_crc(0xffffffff, b, 4);
+    bool found = false;
+    while (off + 4 <= B) {
+        uint32_t tag = l2_be32(b + off) ^ ptag;
+        uint32_t type = (tag >> 20) & 0x7ff, id = (tag >> 10) & 0x3ff, size = tag & 0x3ff;
+        uint32_t dsize = size == 0x3ff ? 0 : size;
+        if ((tag >> 31) || off + 4 + dsize > B) {
+            break;
+        }
+        crc = l2_crc(crc, b + off, 4);
+        ptag = tag;
+        if ((type & 0x780) == 0x500) { // CRC: its lowest type bit flips the next valid bit
+            if (dsize < 4 || l2_le32(b + off + 4) != crc) {
+                break;
+            }
+            ptag ^= (type & 1) << 31;
+            crc = 0xffffffff;
+            *out = cur;
+            found = true;
+        } else {
+            crc = l2_crc(crc, b + off + 4, dsize);
+            if ((type & 0x700) == 0 && id != 0x3ff && id >= cur.count) {
+                cur.count = id + 1;
+            }
+            if (type == 0x0ff && id == 0 && dsize == 8 && !memcmp(b + off + 4, "littlefs", 8)) {
+                cur.superblock = true;
+            }
+            cur.count += type == 0x401 ? 1 : type == 0x4ff ? (uint32_t)-1 : 0;
+            if ((type & 0x700) == 0x600 && dsize >= 8) {
+                cur.hard = type & 1;
+                cur.tail[0] = l2_le32(b + off + 4);
+                cur.tail[1] = l2_le32(b + off + 8);
+            }
+        }
+        off += 4 + dsize;
+    }
+    return found;
+}
+
+// A pair's state: its newer block (revisions compared as sequence numbers) if that has a
+// valid commit, else the other.
+static void l2_read_pair(const tdev_t *d, const uint32_t pair[2], l2pair_t *out) {
+    assert_true(pair[0] < d->cfg.block_count && pair[1] < d->cfg.block_count);
+    l2pair_t s[2];
+    bool ok[2] = {l2_read_block(d, pair[0], &s[0]), l2_read_block(d, pair[1], &s[1])};
+    int newer = ok[0] && ok[1] ? (int32_t)(s[1].rev - s[0].rev) > 0 : ok[1];
+    assert_true(ok[newer]);
+    *out = s[newer];
+}
+
+int lfs2_superblock_pairs(const tdev_t *d, uint32_t root[2]) {
+    // The root is the last pair holding a superblock entry; a split root keeps only that
+    // entry too, but the pair after it (the rest of the root directory) holds none.
+    uint32_t pair[2] = {0, 1};
+    l2pair_t s, next;
+    l2_read_pair(d, pair, &s);
+    assert_true(s.superblock);
+    for (int n = 0; n < (int)d->cfg.block_count / 2; n++) {
+        if (s.hard) {
+            l2_read_pair(d, s.tail, &next);
+        }
+        if (!s.hard || !next.superblock) {
+            if (root) {
+                root[0] = pair[0], root[1] = pair[1];
+            }
+            return n;
+        }
+        assert_int_equal(s.count, 1);
+        pair[0] = s.tail[0], pair[1] = s.tail[1];
+        s = next;
+    }
+    fail_msg("the superblock chain does not end");
+    return -1;
+}
+
+int fs_empty_blocks_of(const tdev_t *d) {
+    return fs_empty_blocks() + (fs_is_v2() ? 2 * lfs2_superblock_pairs(d, NULL) : 0);
+}

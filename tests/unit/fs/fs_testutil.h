@@ -68,4 +68,14 @@ void check_pattern(qp_fs_t *fs, const char *path, size_t len, uint32_t seed);
 // Entries in a directory (not counting "." and ".."), or a negative error.
 int count_entries(qp_fs_t *fs, const char *path);
 
+// A littlefs v2 image read straight from d->mem, by a decoder of its own (SPEC-fs §9.2-9.3,
+// not src/fs's): follows the threaded list from pair {0, 1} while a pair holds nothing but
+// the superblock entry and a hard tail (what a superblock expansion leaves, §9.7) and
+// returns how many do; 0 when {0, 1} is still the root. *root (when not NULL) gets the pair
+// after them, which must hold a superblock entry at id 0 too. Fails the test otherwise.
+int lfs2_superblock_pairs(const tdev_t *d, uint32_t root[2]);
+// Blocks in use on an otherwise empty file system: fs_empty_blocks() plus the pairs that
+// superblock expansions added (v2 only).
+int fs_empty_blocks_of(const tdev_t *d);
+
 #endif

@@ -6,7 +6,8 @@
 // a file, the documented intermediate: the file exists and is empty); that the first write
 // (which runs the deorphan pass) changes nothing visible; and that removing everything
 // gives back every block (no space leaks). QP_STRESS=1 adds geometries and seeds. A second,
-// short workload renames empty files beside other empty files (a littlefs v1 trap).
+// short workload renames empty files beside other empty files (a littlefs v1 trap); a third
+// makes littlefs v2 expand its superblock (SPEC-fs §9.7) and is cut throughout.
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,6 +69,22 @@ static const step_t empty_steps[] = {
 };
 static const workload_t empty_renames = {empty_steps,
                                          sizeof empty_steps / sizeof empty_steps[0]};
+
+// Commits to the root, a rename through a subdirectory and a replacing rename: with
+// block_cycles 3 on the EC600S geometry (every commit compacts) littlefs v2 expands its
+// superblock during it, so some cut points fall inside the expanding commit.
+static const step_t root_steps[] = {
+    {W_CREATE, "/a", NULL, 0, 10, 1},
+    {W_CREATE, "/b", NULL, 0, 10, 2},
+    {MKDIR, "/d", NULL, 0, 0, 0},
+    {W_CREATE, "/a", NULL, 0, 20, 3},
+    {RENAME, "/b", "/d/b", 0, 0, 0},
+    {W_CREATE, "/c", NULL, 0, 5000, 4},
+    {W_AT, "/a", NULL, 5, 8, 5},
+    {RENAME, "/c", "/a", 0, 0, 0},
+    {REMOVE, "/d/b", NULL, 0, 0, 0},
+};
+static const workload_t root_churn = {root_steps, sizeof root_steps / sizeof root_steps[0]};
 
 // ---- The model: the expected tree as (path, type, bytes) records ----
 
@@ -272,9 +289,10 @@ static int remove_tree(qp_fs_t *fs, model_t *m) {
     return 0;
 }
 
-// One cut at operation k. Returns the number of the step it interrupted (w->n: none).
+// One cut at operation k. Returns the number of the step it interrupted (w->n: none);
+// *sb_pairs gets the superblock-only pairs of the image after the remount (v2, else 0).
 static size_t cut_once(const workload_t *w, const fs_geom_t *g, int32_t cycles, uint64_t k,
-                       uint64_t seed, model_t *states) {
+                       uint64_t seed, model_t *states, int *sb_pairs) {
     tdev_t d;
     qp_fs_t fs;
     tdev_open(&d, g, 32);
@@ -296,6 +314,7 @@ static size_t cut_once(const workload_t *w, const fs_geom_t *g, int32_t cycles, 
                     (unsigned long long)k, s, err);
         fail();
     }
+    *sb_pairs = fs_is_v2() ? lfs2_superblock_pairs(&d, NULL) : 0;
     static model_t seen, seen2;
     memset(&seen, 0, sizeof(seen));
     assert_int_equal(scan(&fs, "/", &seen), 0);
@@ -338,15 +357,16 @@ static size_t cut_once(const workload_t *w, const fs_geom_t *g, int32_t cycles, 
         }
         fail();
     }
-    // No leak: with everything removed only the superblock and root pairs are in use
-    // (one pair in v2, where the root lives in the superblock pair).
+    // No leak: with everything removed only the superblock and root pairs are in use (v2:
+    // the superblock pair holding the root, or after expansions the chain of superblock
+    // pairs ending at the root, counted on the image).
     err = remove_tree(&fs, &seen);
     if (err < 0) {
         print_error("%s: cut at op %llu (step %zu): removing the tree failed %d\n", g->name,
                     (unsigned long long)k, s, err);
         fail();
     }
-    assert_int_equal(qp_fs_size(&fs), fs_empty_blocks());
+    assert_int_equal(qp_fs_size(&fs), fs_empty_blocks_of(&d));
     write_pattern(&fs, "/after", 5000, 99);
     check_pattern(&fs, "/after", 5000, 99);
     qp_fs_unmount(&fs);
@@ -354,7 +374,10 @@ static size_t cut_once(const workload_t *w, const fs_geom_t *g, int32_t cycles, 
     return s;
 }
 
-static void sweep(const workload_t *w, const fs_geom_t *g, int32_t cycles, uint64_t seeds) {
+// Cuts at every operation of the workload, with `seeds` tear patterns each. Returns a mask
+// of the superblock-only pair counts met after the cuts (bit k: k pairs).
+static unsigned sweep(const workload_t *w, const fs_geom_t *g, int32_t cycles,
+                      uint64_t seeds) {
     // Expected states: before, intermediate and after every step.
     model_t *states = calloc(3 * w->n + 1, sizeof(model_t));
     assert_non_null(states);
@@ -384,14 +407,18 @@ static void sweep(const workload_t *w, const fs_geom_t *g, int32_t cycles, uint6
     qp_fs_unmount(&fs);
     tdev_close(&d);
 
+    unsigned sb_seen = 0;
     for (uint64_t seed = 1; seed <= seeds; seed++) {
         for (uint64_t k = 1; k <= n; k++) {
-            cut_once(w, g, cycles, k, seed * 7919 + k, states);
+            int sb_pairs;
+            cut_once(w, g, cycles, k, seed * 7919 + k, states, &sb_pairs);
+            sb_seen |= 1u << (sb_pairs < 31 ? sb_pairs : 31);
         }
     }
     print_message("%s, block_cycles %d: %llu cut points x %llu seeds\n", g->name, (int)cycles,
                   (unsigned long long)n, (unsigned long long)seeds);
     free(states);
+    return sb_seen;
 }
 
 static bool stress(void) {
@@ -418,6 +445,15 @@ static void test_powerloss_relocating(void **state) {
     sweep(&mixed, &fs_geoms[3], 2, stress() ? 4 : 1);
 }
 
+static void test_powerloss_expansion(void **state) {
+    // Some cuts leave the superblock unexpanded, the others expanded once: every cut point of
+    // the expanding commit (the new pair written, then {0, 1} compacted with its tail to it)
+    // is among them, each mounting to the state before or after its step.
+    (void)state;
+    unsigned seen = sweep(&root_churn, &fs_geoms[0], 3, stress() ? 8 : 2);
+    assert_int_equal(seen, fs_is_v2() ? 3u : 1u);
+}
+
 static void test_powerloss_small_units(void **state) {
     // 16/16 with a 16-byte cache tears ~1900 different programs; it runs under QP_STRESS.
     (void)state;
@@ -435,6 +471,7 @@ int main(void) {
         cmocka_unit_test(test_powerloss_small_units),
         cmocka_unit_test(test_powerloss_relocating),
         cmocka_unit_test(test_powerloss_empty_renames),
+        cmocka_unit_test(test_powerloss_expansion),
     };
     return FS_RUN_TESTS(tests);
 }

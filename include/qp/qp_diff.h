@@ -20,7 +20,8 @@
 #include "qp/qp_patch.h"
 
 // Filter choice for qp_diff_config_t.filter.
-#define QP_DIFF_FILTER_AUTO 0   // try every filter per section; keep the smallest
+#define QP_DIFF_FILTER_AUTO 0   // try every filter per section; keep the smallest (ranked
+                                // at a fast LZMA preset, SPEC-patch §7)
 #define QP_DIFF_FILTER_NONE 1
 #define QP_DIFF_FILTER_THUMB 2
 #define QP_DIFF_FILTER_ARM 3

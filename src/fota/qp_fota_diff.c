@@ -215,6 +215,10 @@ int qp_fota_diff(const qp_fota_diff_config_t *cfg, const uint8_t *old_img, size_
         sha256(old_img, old_len, dc.old_image_sha256);
         sha256(new_img, new_len, dc.new_image_sha256);
         err = qp_diff_create(&dc, os, osz, ns, nsz, secs, count, &pkg, &psz, NULL);
+        // The spaces are not needed past the diff: the self-check works on the images.
+        free(os);
+        free(ns);
+        os = ns = NULL;
         if (err < 0) {
             snprintf(msg, msglen, err == QP_ERR_NOMEM ? "out of memory while diffing"
                                                       : "diff failed");

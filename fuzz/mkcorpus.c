@@ -149,7 +149,7 @@ static void patch_seeds(const uint8_t *old) {
         memset(&c, 0, sizeof c);
         c.level = 1 + v % 6;
         c.dict_max = 64u * 1024u;
-        c.filter = v % 4;
+        c.filter = v; // every QP_DIFF_FILTER_*, the mapped ones too
         uint8_t *pkg;
         uint32_t len;
         int err;

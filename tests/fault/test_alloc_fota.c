@@ -52,20 +52,19 @@ typedef struct dev {
     qp_patch_mem_t pkg;
 } fdev_t;
 
-static void dev_open(fdev_t *d, const pair_t *p) {
-    qp_flash_config_t c;
-    memset(&c, 0, sizeof c);
-    c.size = FW_SIZE + BK_SIZE;
+// A device whose firmware partition holds OLD, the package in memory, and the apply
+// configuration for it with allocator `a`.
+static qp_fota_apply_config_t dev_open(fdev_t *d, const pair_t *p, fault_alloc_t *a) {
+    qp_flash_config_t fc;
+    memset(&fc, 0, sizeof fc);
+    fc.size = FW_SIZE + BK_SIZE;
     qp_flash_init(&d->flash);
-    assert_int_equal(qp_flash_open_ram(&d->flash, &c), 0);
+    assert_int_equal(qp_flash_open_ram(&d->flash, &fc), 0);
     assert_int_equal(qp_flash_part_init(&d->fw, &d->flash, 0, FW_SIZE), 0);
     assert_int_equal(qp_flash_part_init(&d->bk, &d->flash, FW_SIZE, BK_SIZE), 0);
     assert_int_equal(qp_flash_part_program(&d->fw, 0, p->old.p, (uint32_t)p->old.len), 0);
     d->pkg.p = p->pkg;
     d->pkg.size = p->pkg_size;
-}
-
-static qp_fota_apply_config_t dev_config(fdev_t *d, fault_alloc_t *a) {
     qp_fota_apply_config_t c;
     memset(&c, 0, sizeof c);
     c.pkg_read = qp_patch_mem_read;
@@ -77,6 +76,12 @@ static qp_fota_apply_config_t dev_config(fdev_t *d, fault_alloc_t *a) {
     c.free = fault_free;
     c.alloc_ctx = a;
     return c;
+}
+
+static void free_pair(pair_t *p) {
+    qp_diff_free(p->pkg);
+    free(p->old.p);
+    free(p->new_.p);
 }
 
 static void assert_holds(fdev_t *d, const img_t *im) {
@@ -98,10 +103,9 @@ static void test_prepare(void **state) {
     unsigned k;
     for (k = 1; k < FAULT_K_MAX; k++) {
         fdev_t d;
-        dev_open(&d, &p);
         fault_alloc_t a;
         fault_alloc_arm(&a, k);
-        qp_fota_apply_config_t c = dev_config(&d, &a);
+        qp_fota_apply_config_t c = dev_open(&d, &p, &a);
         int err = qp_fota_prepare(&c, NULL, NULL, 0);
         assert_int_equal(a.live, 0);
         assert_holds(&d, &p.old);
@@ -118,9 +122,7 @@ static void test_prepare(void **state) {
     }
     assert_true(k > 1 && k < FAULT_K_MAX);
     printf("# prepare: %u allocation points\n", k - 1);
-    qp_diff_free(p.pkg);
-    free(p.old.p);
-    free(p.new_.p);
+    free_pair(&p);
 }
 
 // The boot-time apply after a prepare: a failure is NOMEM with nothing allocated, and the
@@ -132,10 +134,9 @@ static void test_apply(void **state) {
     unsigned k;
     for (k = 1; k < FAULT_K_MAX; k++) {
         fdev_t d;
-        dev_open(&d, &p);
         fault_alloc_t a;
         fault_alloc_arm(&a, 0);
-        qp_fota_apply_config_t c = dev_config(&d, &a);
+        qp_fota_apply_config_t c = dev_open(&d, &p, &a);
         assert_int_equal(qp_fota_prepare(&c, NULL, NULL, 0), 0);
         fault_alloc_arm(&a, k);
         int err = qp_fota_apply(&c, NULL, NULL, 0);
@@ -156,9 +157,7 @@ static void test_apply(void **state) {
     }
     assert_true(k > 1 && k < FAULT_K_MAX);
     printf("# apply: %u allocation points\n", k - 1);
-    qp_diff_free(p.pkg);
-    free(p.old.p);
-    free(p.new_.p);
+    free_pair(&p);
 }
 
 static int stress(void) {
@@ -197,9 +196,7 @@ static void test_diff(void **state) {
     }
     assert_true(k > 1 && k < 100000u);
     printf("# qp_fota_diff: about %u allocation points (k step %u)\n", k - 1, stride);
-    qp_diff_free(p.pkg);
-    free(p.old.p);
-    free(p.new_.p);
+    free_pair(&p);
 }
 
 int main(void) {

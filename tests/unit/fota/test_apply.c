@@ -309,6 +309,14 @@ static void test_prepare_then_apply(void **state) {
     free_pair(&p);
 }
 
+static void sha256(const uint8_t *d, size_t n, uint8_t out[32]) {
+#if MBEDTLS_VERSION_MAJOR < 3
+    mbedtls_sha256_ret(d, n, out, 0);
+#else
+    mbedtls_sha256(d, n, out, 0);
+#endif
+}
+
 // One "cp" section compressed at LZMA level `level`, as a complete image.
 static img_t one_section_image(const uint8_t *cp, uint32_t n, uint8_t level) {
     qp_image_builder_t b;
@@ -344,11 +352,7 @@ static void test_prepare_refuses_unreproducible(void **state) {
     for (int i = 0; i < 4; i++) {
         fast.p[8 + i] = (uint8_t)(crc >> (8 * i));
     }
-#if MBEDTLS_VERSION_MAJOR < 3
-    mbedtls_sha256_ret(fast.p, fast.len - 32, fast.p + fast.len - 32, 0);
-#else
-    mbedtls_sha256(fast.p, fast.len - 32, fast.p + fast.len - 32, 0);
-#endif
+    sha256(fast.p, fast.len - 32, fast.p + fast.len - 32);
     qp_fota_diff_config_t dc;
     memset(&dc, 0, sizeof dc);
     dc.no_self_check = 1;
@@ -477,11 +481,7 @@ static void test_bad_packages(void **state) {
     uint8_t saved[96], md[32];
     memcpy(saved, k.p + 160, 96);
     memset(k.p + 160, 0, 96); // §3.2: hashed as zeros (the signature bytes are zero here)
-#if MBEDTLS_VERSION_MAJOR < 3
-    mbedtls_sha256_ret(k.p, k.size, md, 0);
-#else
-    mbedtls_sha256(k.p, k.size, md, 0);
-#endif
+    sha256(k.p, k.size, md);
     memcpy(k.p + 160, saved, 96);
     memcpy(k.p + 160, md, 32);
     for (int prep = 0; prep < 2; prep++) {

@@ -214,6 +214,16 @@ int tu_mem_read(void *ctx, uint32_t off, void *buf, uint32_t len) {
     return 0;
 }
 
+int tu_open_mem(qp_patch_t *h, tu_mem_t *m) {
+    qp_patch_config_t c;
+    memset(&c, 0, sizeof c);
+    c.pkg_read = tu_mem_read;
+    c.pkg_ctx = m;
+    c.pkg_size = m->size;
+    qp_patch_init(h);
+    return qp_patch_open(h, &c);
+}
+
 int tu_apply_stream(const uint8_t *pkg, uint32_t pkg_size, const uint8_t *old,
                     uint32_t old_size, uint8_t **out, uint32_t *out_size,
                     const qp_patch_config_t *extra) {

@@ -36,6 +36,10 @@ typedef struct tu_mem {
 } tu_mem_t;
 int tu_mem_read(void *ctx, uint32_t off, void *buf, uint32_t len);
 
+// Opens `h` (qp_patch_init first) on the whole package held in `m`, with no old data and
+// default settings; `m` must outlive the handle. Returns qp_patch_open's result.
+int tu_open_mem(qp_patch_t *h, tu_mem_t *m);
+
 // Streams the whole new space of `pkg` over `old` into a malloc'ed *out.
 int tu_apply_stream(const uint8_t *pkg, uint32_t pkg_size, const uint8_t *old,
                     uint32_t old_size, uint8_t **out, uint32_t *out_size,

@@ -226,14 +226,8 @@ static void test_no_short_excursions(void **state) {
     assert_int_equal(qp_diff_create(&cfg, old, size, nw, size, NULL, 0, &pkg, &pkg_size, NULL),
                      0);
     tu_mem_t m = {pkg, pkg_size, 0};
-    qp_patch_config_t c;
-    memset(&c, 0, sizeof c);
-    c.pkg_read = tu_mem_read;
-    c.pkg_ctx = &m;
-    c.pkg_size = pkg_size;
     qp_patch_t p;
-    qp_patch_init(&p);
-    assert_int_equal(qp_patch_open(&p, &c), 0);
+    assert_int_equal(tu_open_mem(&p, &m), 0);
     run_walk_t w = {-1, 0};
     assert_int_equal(qp_patch_walk(&p, note_run, &w), 0);
     assert_int_equal(w.far_short, 0);
@@ -276,13 +270,8 @@ static void test_sections(void **state) {
     assert_memory_equal(out, nw, nsz);
     // The header describes the sections.
     tu_mem_t pm = {pkg, pkg_size, 0};
-    qp_patch_config_t c;
-    memset(&c, 0, sizeof c);
-    c.pkg_read = tu_mem_read;
-    c.pkg_ctx = &pm;
-    c.pkg_size = pkg_size;
     qp_patch_t h;
-    assert_int_equal(qp_patch_open(&h, &c), 0);
+    assert_int_equal(tu_open_mem(&h, &pm), 0);
     assert_int_equal(h.info.section_count, 3);
     assert_string_equal(h.info.sections[1].name, "cp");
     assert_int_equal(h.info.sections[2].new_size, 500);

@@ -85,14 +85,8 @@ static uint8_t *copy_signed(const char *priv) {
 // signature. Returns the first failure.
 static int device_check(const uint8_t *p, uint32_t n, const qp_patch_sig_key_t *key) {
     tu_mem_t m = {p, n, 0};
-    qp_patch_config_t c;
-    memset(&c, 0, sizeof c);
-    c.pkg_read = tu_mem_read;
-    c.pkg_ctx = &m;
-    c.pkg_size = n;
     qp_patch_t h;
-    qp_patch_init(&h);
-    int err = qp_patch_open(&h, &c);
+    int err = tu_open_mem(&h, &m);
     if (err == 0) {
         err = qp_patch_verify(&h);
     }
@@ -106,14 +100,8 @@ static int device_check(const uint8_t *p, uint32_t n, const qp_patch_sig_key_t *
 // Only the signature check (the hash left out), to show what each check covers.
 static int sig_only(const uint8_t *p, const qp_patch_sig_key_t *key) {
     tu_mem_t m = {p, size, 0};
-    qp_patch_config_t c;
-    memset(&c, 0, sizeof c);
-    c.pkg_read = tu_mem_read;
-    c.pkg_ctx = &m;
-    c.pkg_size = size;
     qp_patch_t h;
-    qp_patch_init(&h);
-    int err = qp_patch_open(&h, &c);
+    int err = tu_open_mem(&h, &m);
     if (err == 0) {
         err = qp_patch_sig_verify(&h, key);
     }

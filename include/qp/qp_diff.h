@@ -3,7 +3,8 @@
 // liblzma's encoder; the device never links it (it links qp_patch, qp_patch.h).
 //
 // How it works (SPEC-patch §7): for each new section, both sides go through an ARM branch
-// filter (Thumb-2 or A32 BL/BLX offsets made absolute, chosen per section by trying them),
+// filter (Thumb-2 or A32 BL/BLX offsets made absolute, chosen per section by a census of
+// the branches in the new data),
 // the filtered old range gets a suffix array (libdivsufsort), and a bsdiff-style scan over
 // the new data picks approximate matches: each control entry says "add N bytes of old data
 // to N diff bytes, then copy M extra bytes, then move the old position". The three streams
@@ -20,8 +21,9 @@
 #include "qp/qp_patch.h"
 
 // Filter choice for qp_diff_config_t.filter.
-#define QP_DIFF_FILTER_AUTO 0   // try every filter per section; keep the smallest (ranked
-                                // at a fast LZMA preset, SPEC-patch §7)
+#define QP_DIFF_FILTER_AUTO 0   // per section, the branch filter a census of the new data
+                                // points to (or none), then its mapped variant; keeps the
+                                // smaller (ranked at a fast LZMA preset, SPEC-patch §7)
 #define QP_DIFF_FILTER_NONE 1
 #define QP_DIFF_FILTER_THUMB 2
 #define QP_DIFF_FILTER_ARM 3
@@ -77,14 +79,17 @@ typedef struct qp_diff_stats {
 // Builds a package turning `old_space` into `new_space`. `sections` may be NULL with
 // `count` 0 for a raw package with one section "raw" covering both. On success *out is a
 // malloc'ed buffer of *out_size bytes (free with qp_diff_free) and `stats`, if not NULL,
-// is filled.
+// is filled. The new space is working memory during the call: each section is filtered in
+// place while it is diffed and restored before the call returns, success or not (a copy
+// would be the differ's second largest buffer after the suffix array); the two spaces must
+// not overlap.
 // @retval QP_ERR_INVAL  bad sections (not tiling the new space, outside the old space,
-//                       too many, names too long), bad config
+//                       too many, names too long), overlapping spaces, bad config
 // @retval QP_ERR_NOMEM  out of memory
 // @retval QP_ERR_FBIG   a space over 2 GiB, or the package over 4 GiB
 // @retval QP_ERR_IO     the self-check of the package failed (a bug: please report)
 int qp_diff_create(const qp_diff_config_t *cfg, const uint8_t *old_space, uint32_t old_size,
-                   const uint8_t *new_space, uint32_t new_size,
+                   uint8_t *new_space, uint32_t new_size,
                    const qp_diff_section_t *sections, uint32_t count, uint8_t **out,
                    uint32_t *out_size, qp_diff_stats_t *stats);
 

@@ -132,9 +132,13 @@ static int64_t longest(const saidx_t *sa, const uint8_t *old, int64_t on, const 
     return y;
 }
 
+// What a pass's scan produces. The diff stream is not kept: it is the add runs' bytes,
+// regenerated from `runs` when it is compressed (after the suffix array is freed), so a pass
+// never holds a raw stream as large as the section.
 typedef struct scan_out {
-    buf_t s[QP_PATCH_STREAMS];
-    buf_t runs; // run_t of every add run, for the target-map votes
+    buf_t s[QP_PATCH_STREAMS]; // the control and extra streams
+    buf_t runs;                // run_t of every add run, in order
+    uint64_t diff_len;         // bytes in the diff stream
     uint32_t entries;
 } scan_out_t;
 
@@ -144,22 +148,11 @@ typedef struct run {
     uint32_t nw, old, len;
 } run_t;
 
-static int emit(scan_out_t *o, const uint8_t *old, const uint8_t *nw, int64_t lastscan,
-                int64_t lastpos, int64_t lenf, int64_t extra_len, int64_t seek) {
-    int err = buf_reserve(&o->s[QP_PATCH_STREAM_DIFF], (size_t)lenf);
-    if (err < 0) {
-        return err;
-    }
-    // With lenf 0 the stream may have no buffer yet, and NULL + 0 is undefined in C.
-    if (lenf > 0) {
-        uint8_t *d = o->s[QP_PATCH_STREAM_DIFF].p + o->s[QP_PATCH_STREAM_DIFF].len;
-        for (int64_t i = 0; i < lenf; i++) {
-            d[i] = (uint8_t)(nw[lastscan + i] - old[lastpos + i]);
-        }
-    }
-    o->s[QP_PATCH_STREAM_DIFF].len += (size_t)lenf;
+static int emit(scan_out_t *o, const uint8_t *nw, int64_t lastscan, int64_t lastpos,
+                int64_t lenf, int64_t extra_len, int64_t seek) {
     run_t run = {(uint32_t)lastscan, (uint32_t)lastpos, (uint32_t)lenf};
-    err = lenf > 0 ? buf_put(&o->runs, &run, sizeof run) : 0;
+    int err = lenf > 0 ? buf_put(&o->runs, &run, sizeof run) : 0;
+    o->diff_len += (uint64_t)lenf;
     if (err == 0) {
         err = buf_put(&o->s[QP_PATCH_STREAM_EXTRA], nw + lastscan + lenf, (size_t)extra_len);
     }
@@ -267,7 +260,7 @@ static int scan(const qp_diff_config_t *cfg, const char *name, const saidx_t *sa
             lenf += lens - overlap;
             lenb -= lens;
         }
-        int err = emit(o, old, nw, lastscan, lastpos, lenf, (sc - lenb) - (lastscan + lenf),
+        int err = emit(o, nw, lastscan, lastpos, lenf, (sc - lenb) - (lastscan + lenf),
                        (pos - lenb) - (lastpos + lenf));
         if (err < 0) {
             return err;
@@ -303,9 +296,15 @@ static uint32_t dict_for(size_t n, uint32_t dict_max) {
 // ranking is the same as at 9e and adiff takes about half the time.
 #define TRIAL_PRESET 1u
 
-// Raw LZMA2, settings per stream: the diff stream is mostly zeros with differences at
-// instruction-aligned offsets, so position bits help and literal context does not.
-static int compress(int kind, const buf_t *in, uint32_t dict, uint32_t preset, buf_t *out) {
+// A raw LZMA2 encoder appending to `out`, settings per stream: the diff stream is mostly
+// zeros with differences at instruction-aligned offsets, so position bits help and literal
+// context does not.
+typedef struct encoder {
+    lzma_stream z;
+    buf_t *out;
+} encoder_t;
+
+static int encoder_open(encoder_t *e, int kind, uint32_t dict, uint32_t preset, buf_t *out) {
     lzma_options_lzma opt;
     if (lzma_lzma_preset(&opt, preset)) {
         return QP_ERR_INVAL;
@@ -321,28 +320,99 @@ static int compress(int kind, const buf_t *in, uint32_t dict, uint32_t preset, b
         opt.pb = 0;
     }
     lzma_filter f[2] = {{LZMA_FILTER_LZMA2, &opt}, {LZMA_VLI_UNKNOWN, NULL}};
-    lzma_stream s = LZMA_STREAM_INIT;
-    if (lzma_raw_encoder(&s, f) != LZMA_OK) {
-        return QP_ERR_NOMEM;
-    }
+    e->z = (lzma_stream)LZMA_STREAM_INIT;
+    e->out = out;
     out->len = 0;
-    int err = buf_reserve(out, in->len + in->len / 16 + 1024);
-    s.next_in = in->p;
-    s.avail_in = in->len;
-    lzma_ret r = LZMA_OK;
-    while (err == 0 && r != LZMA_STREAM_END) {
-        if (out->cap == out->len) {
-            err = buf_reserve(out, out->cap);
+    return lzma_raw_encoder(&e->z, f) == LZMA_OK ? 0 : QP_ERR_NOMEM;
+}
+
+// Feeds n bytes (LZMA_RUN), or the last ones (LZMA_FINISH, then the stream is ended).
+static int encoder_feed(encoder_t *e, const uint8_t *in, size_t n, lzma_action action) {
+    e->z.next_in = in;
+    e->z.avail_in = n;
+    for (;;) {
+        int err = e->out->len < e->out->cap
+                      ? 0
+                      : buf_reserve(e->out, e->out->len < 4096 ? 4096 : e->out->len);
+        if (err < 0) {
+            return err;
         }
-        s.next_out = out->p + out->len;
-        s.avail_out = out->cap - out->len;
-        r = lzma_code(&s, LZMA_FINISH);
-        out->len = out->cap - s.avail_out;
-        if (r != LZMA_OK && r != LZMA_STREAM_END) {
-            err = r == LZMA_MEM_ERROR ? QP_ERR_NOMEM : QP_ERR_IO;
+        e->z.next_out = e->out->p + e->out->len;
+        e->z.avail_out = e->out->cap - e->out->len;
+        lzma_ret r = lzma_code(&e->z, action);
+        e->out->len = e->out->cap - e->z.avail_out;
+        if (r == LZMA_STREAM_END || (r == LZMA_OK && action == LZMA_RUN &&
+                                     e->z.avail_in == 0 && e->z.avail_out > 0)) {
+            return 0;
+        }
+        if (r != LZMA_OK) {
+            return r == LZMA_MEM_ERROR ? QP_ERR_NOMEM : QP_ERR_IO;
         }
     }
-    lzma_end(&s);
+}
+
+static int compress(int kind, const buf_t *in, uint32_t dict, uint32_t preset, buf_t *out) {
+    encoder_t e;
+    int err = encoder_open(&e, kind, dict, preset, out);
+    if (err == 0) {
+        err = encoder_feed(&e, in->p, in->len, LZMA_FINISH);
+    }
+    lzma_end(&e.z);
+    return err;
+}
+
+// The diff stream of a pass, generated from its add runs in pieces and compressed.
+static int compress_runs(const buf_t *runs, const uint8_t *old, const uint8_t *nw,
+                         uint32_t dict, uint32_t preset, buf_t *out) {
+    uint8_t piece[16384];
+    size_t fill = 0, nruns = runs->len / sizeof(run_t);
+    encoder_t e;
+    int err = encoder_open(&e, QP_PATCH_STREAM_DIFF, dict, preset, out);
+    for (size_t k = 0; err == 0 && k < nruns; k++) {
+        run_t r;
+        memcpy(&r, runs->p + k * sizeof r, sizeof r);
+        for (uint32_t i = 0; err == 0 && i < r.len; i++) {
+            piece[fill++] = (uint8_t)(nw[r.nw + i] - old[r.old + i]);
+            if (fill == sizeof piece) {
+                err = encoder_feed(&e, piece, fill, LZMA_RUN);
+                fill = 0;
+            }
+        }
+    }
+    if (err == 0) {
+        err = encoder_feed(&e, piece, fill, LZMA_FINISH);
+    }
+    lzma_end(&e.z);
+    return err;
+}
+
+// Inverse of compress: `in` (a raw LZMA2 stream with dictionary `dict`) into `out`, which
+// receives exactly `raw` bytes.
+static int decompress(const buf_t *in, uint32_t dict, uint32_t raw, buf_t *out) {
+    lzma_options_lzma opt;
+    memset(&opt, 0, sizeof opt);
+    opt.dict_size = dict;
+    lzma_filter f[2] = {{LZMA_FILTER_LZMA2, &opt}, {LZMA_VLI_UNKNOWN, NULL}};
+    lzma_stream z = LZMA_STREAM_INIT;
+    out->len = 0;
+    int err = buf_reserve(out, raw ? raw : 1);
+    if (err == 0 && lzma_raw_decoder(&z, f) != LZMA_OK) {
+        err = QP_ERR_NOMEM;
+    }
+    if (err == 0) {
+        z.next_in = in->p;
+        z.avail_in = in->len;
+        z.next_out = out->p;
+        z.avail_out = raw;
+        lzma_ret r = lzma_code(&z, LZMA_FINISH);
+        if (r == LZMA_MEM_ERROR) {
+            err = QP_ERR_NOMEM;
+        } else if (r != LZMA_STREAM_END || z.avail_out != 0) {
+            err = QP_ERR_IO;
+        }
+        out->len = raw - z.avail_out;
+    }
+    lzma_end(&z);
     return err;
 }
 
@@ -465,10 +535,9 @@ static int map_encode(const qp_patch_map_t *map, uint32_t mask, buf_t *b) {
 // Sections
 // ---------------------------------------------------------------------------------------
 
-// One candidate of a section (a filter's pass): its streams raw, and compressed at the
-// trial preset (to rank the candidates), then, for the one kept, at the final preset.
+// One candidate of a section (a filter's pass): its streams compressed at the trial preset
+// (to rank the candidates), then, for the one kept, at the final preset.
 typedef struct sec_result {
-    buf_t stream[QP_PATCH_STREAMS];
     buf_t comp[QP_PATCH_STREAMS];
     uint32_t raw[QP_PATCH_STREAMS];
     uint32_t dict[QP_PATCH_STREAMS];
@@ -479,26 +548,35 @@ typedef struct sec_result {
 
 static void result_release(sec_result_t *r) {
     for (int k = 0; k < QP_PATCH_STREAMS; k++) {
-        buf_release(&r->stream[k]);
         buf_release(&r->comp[k]);
     }
 }
 
-// Keeps `r` in `best` if it is a candidate (`eligible`) and the first or the smallest so far
-// (`have` says whether `best` holds one); otherwise releases it.
-// The kept candidate's streams at the final preset (`level`, extreme); its raw streams
-// are released.
+// The kept candidate's streams at the final preset (`level`, extreme), from its trial
+// streams decompressed one at a time: only the kept candidate's streams are ever held raw.
 static int final_compress(sec_result_t *r, uint32_t level) {
+    buf_t raw = {0}, out = {0};
     int err = 0;
     r->total = 0;
     for (int k = 0; err == 0 && k < QP_PATCH_STREAMS; k++) {
-        err = compress(k, &r->stream[k], r->dict[k], level | LZMA_PRESET_EXTREME, &r->comp[k]);
-        r->total += r->comp[k].len;
-        buf_release(&r->stream[k]);
+        err = decompress(&r->comp[k], r->dict[k], r->raw[k], &raw);
+        if (err == 0) {
+            err = compress(k, &raw, r->dict[k], level | LZMA_PRESET_EXTREME, &out);
+        }
+        if (err == 0) {
+            buf_release(&r->comp[k]);
+            r->comp[k] = out;
+            memset(&out, 0, sizeof out);
+            r->total += r->comp[k].len;
+        }
     }
+    buf_release(&raw);
+    buf_release(&out);
     return err;
 }
 
+// Keeps `r` in `best` if it is a candidate (`eligible`) and the first or the smallest so far
+// (`have` says whether `best` holds one); otherwise releases it.
 static void keep_smaller(sec_result_t *best, sec_result_t *r, int eligible, int *have) {
     if (eligible && (!*have || r->total < best->total)) {
         if (*have) {
@@ -511,57 +589,93 @@ static void keep_smaller(sec_result_t *best, sec_result_t *r, int eligible, int 
     }
 }
 
-// Diffs one section with one filter into `r`. A mapped filter takes the target map `map`
-// (put at the head of the control stream, and applied to the old side); `vote`, if not
-// NULL, receives the map this pass's runs vote for (free its start).
+// The branch filter for a section's new data `nw` when auto: the one whose candidate
+// branches land inside the section far more often than chance (a call's target is code of
+// the same section; a random word that looks like a branch lands anywhere in the field's
+// range, 8 MiB for Thumb-2, 64 MiB for A32). Running both filters' passes and ranking them
+// took twice the time and memory of this census for the same choice on firmware.
+static uint32_t census(const uint8_t *nw, uint32_t n) {
+    uint32_t pick = QP_PATCH_FILTER_NONE;
+    double pick_excess = 0;
+    for (uint32_t f = QP_PATCH_FILTER_THUMB; f <= QP_PATCH_FILTER_ARM; f++) {
+        uint32_t unit = f == QP_PATCH_FILTER_THUMB ? 2u : 4u, bits = f == QP_PATCH_FILTER_THUMB ? 22u : 24u;
+        double chance = (double)n / (double)(1ull << bits) / unit;
+        uint64_t cands = 0, hits = 0;
+        for (uint32_t i = 0; i + 4u <= n;) {
+            int64_t field = qp_patch_branch_field(f, nw + i);
+            if (field < 0) {
+                i += unit;
+                continue;
+            }
+            int64_t d = field >= (int64_t)1 << (bits - 1) ? field - ((int64_t)1 << bits) : field;
+            int64_t target = (int64_t)i + 2 * (int64_t)unit + d * unit;
+            cands++;
+            hits += target >= 0 && target < (int64_t)n;
+            i += 4;
+        }
+        double expected = chance < 1 ? chance * (double)cands : (double)cands;
+        double excess = (double)hits - expected;
+        if (hits > 2 * expected + 8 && excess > pick_excess) {
+            pick = f;
+            pick_excess = excess;
+        }
+    }
+    return pick;
+}
+
+// Diffs one section with one filter into `r`; `nw` is the section's new data, already
+// through the filter's base filter. The old side is filtered here: the section's old range
+// with 4 bytes of context either side, as the device filters its windows of old data (the
+// filters are local, SPEC-patch §5). A mapped filter takes the target map `map` (put at the
+// head of the control stream, and applied to the old side); `vote`, if not NULL, receives
+// the map this pass's runs vote for (free its start).
 static int diff_one(const qp_diff_config_t *cfg, const uint8_t *old_space, uint32_t old_size,
-                    const uint8_t *new_space, const qp_diff_section_t *sec, uint32_t filter,
+                    const uint8_t *nw, const qp_diff_section_t *sec, uint32_t filter,
                     const qp_patch_map_t *map, qp_patch_map_t *vote, sec_result_t *r) {
     int err = 0;
-    uint8_t *oldf = NULL, *newf = NULL;
-    saidx_t *sa = NULL;
+    uint32_t lo = sec->old_offset >= 4u ? sec->old_offset - 4u : 0;
+    uint32_t hi = old_size - (sec->old_offset + sec->old_size) >= 4u
+                      ? sec->old_offset + sec->old_size + 4u
+                      : old_size;
+    uint8_t *oldf = malloc(hi - lo ? hi - lo : 1);
+    saidx_t *sa = malloc(((size_t)sec->old_size + 1) * sizeof *sa);
     scan_out_t o;
     memset(&o, 0, sizeof o);
     memset(r, 0, sizeof *r);
     r->filter = filter;
-    // The old space is filtered whole, exactly as the device filters any window of it
-    // (SPEC-patch §5), then only the section's source range is indexed.
-    oldf = malloc(old_size ? old_size : 1);
-    newf = malloc(sec->new_size ? sec->new_size : 1);
-    sa = malloc(((size_t)sec->old_size + 1) * sizeof *sa);
-    if (!oldf || !newf || !sa) {
+    if (!oldf || !sa) {
         err = QP_ERR_NOMEM;
         goto out;
     }
-    memcpy(oldf, old_space, old_size);
-    memcpy(newf, new_space + sec->new_offset, sec->new_size);
-    qp_patch_filter(filter, 1, oldf, old_size, 0, sec->old_offset, 0, map);
-    qp_patch_filter(filter, 1, newf, sec->new_size, 0, 0, 0, NULL);
+    memcpy(oldf, old_space + lo, hi - lo);
+    qp_patch_filter(filter, 1, oldf, hi - lo, lo, sec->old_offset, lo, map);
     if (qp_patch_filter_mapped(filter)) {
         err = map_encode(map, qp_patch_field_mask(filter), &o.s[QP_PATCH_STREAM_CTRL]);
         if (err < 0) {
             goto out;
         }
     }
-    const uint8_t *old = oldf + sec->old_offset;
+    const uint8_t *old = oldf + (sec->old_offset - lo);
     if (sec->old_size && divsufsort(old, sa, (saidx_t)sec->old_size) != 0) {
         err = QP_ERR_NOMEM;
         goto out;
     }
-    err = scan(cfg, sec->name, sa, old, sec->old_size, newf, sec->new_size,
+    err = scan(cfg, sec->name, sa, old, sec->old_size, nw, sec->new_size,
                cfg->min_match ? cfg->min_match : 8u, &o);
     free(sa);
     sa = NULL;
     if (err == 0 && vote) {
-        err = map_vote(filter, old, newf, &o.runs, vote);
+        err = map_vote(filter, old, nw, &o.runs, vote);
     }
+    r->raw[QP_PATCH_STREAM_DIFF] = (uint32_t)o.diff_len;
+    r->raw[QP_PATCH_STREAM_CTRL] = (uint32_t)o.s[QP_PATCH_STREAM_CTRL].len;
+    r->raw[QP_PATCH_STREAM_EXTRA] = (uint32_t)o.s[QP_PATCH_STREAM_EXTRA].len;
     for (int k = 0; err == 0 && k < QP_PATCH_STREAMS; k++) {
-        r->raw[k] = (uint32_t)o.s[k].len;
-        r->dict[k] = dict_for(o.s[k].len, cfg->dict_max ? cfg->dict_max : 1u << 20);
-        err = compress(k, &o.s[k], r->dict[k], TRIAL_PRESET, &r->comp[k]);
+        r->dict[k] = dict_for(r->raw[k], cfg->dict_max ? cfg->dict_max : 1u << 20);
+        err = k == QP_PATCH_STREAM_DIFF
+                  ? compress_runs(&o.runs, old, nw, r->dict[k], TRIAL_PRESET, &r->comp[k])
+                  : compress(k, &o.s[k], r->dict[k], TRIAL_PRESET, &r->comp[k]);
         r->total += r->comp[k].len;
-        r->stream[k] = o.s[k];
-        memset(&o.s[k], 0, sizeof o.s[k]);
     }
     r->entries = o.entries;
 out:
@@ -570,10 +684,44 @@ out:
     }
     buf_release(&o.runs);
     free(sa);
-    free(newf);
     free(oldf);
     if (err < 0) {
         result_release(r);
+    }
+    return err;
+}
+
+// Diffs section `s` into `best`: the base filter is the census's pick (auto) or the one
+// asked for; its pass runs, then for a mapped filter the pass with the target map that
+// the first pass's runs voted for, and the smaller (at the trial preset) is kept and
+// compressed at the final preset. The section's new data is filtered in place for the
+// passes and restored before returning.
+static int diff_section(const qp_diff_config_t *cfg, const uint8_t *old_space,
+                        uint32_t old_size, uint8_t *new_space, const qp_diff_section_t *s,
+                        sec_result_t *best) {
+    int autof = cfg->filter == QP_DIFF_FILTER_AUTO, have = 0;
+    uint8_t *nw = new_space + s->new_offset;
+    uint32_t base = autof ? census(nw, s->new_size) : qp_patch_filter_base(cfg->filter - 1u);
+    int mapped = base != QP_PATCH_FILTER_NONE &&
+                 (autof || qp_patch_filter_mapped(cfg->filter - 1u));
+    qp_patch_map_t vote;
+    memset(&vote, 0, sizeof vote);
+    sec_result_t r;
+    qp_patch_filter(base, 1, nw, s->new_size, 0, 0, 0, NULL);
+    int err = diff_one(cfg, old_space, old_size, nw, s, base, NULL, mapped ? &vote : NULL, &r);
+    if (err == 0) {
+        keep_smaller(best, &r, autof || !mapped, &have);
+    }
+    if (err == 0 && mapped) {
+        err = diff_one(cfg, old_space, old_size, nw, s, base + 2u, &vote, NULL, &r);
+        if (err == 0) {
+            keep_smaller(best, &r, 1, &have);
+        }
+    }
+    free(vote.start);
+    qp_patch_filter(base, 0, nw, s->new_size, 0, 0, 0, NULL);
+    if (err == 0) {
+        err = final_compress(best, cfg->level ? cfg->level : 9u);
     }
     return err;
 }
@@ -704,7 +852,7 @@ static void finish_package(const qp_patch_info_t *info, uint8_t *pkg) {
 }
 
 int qp_diff_create(const qp_diff_config_t *cfg, const uint8_t *old_space, uint32_t old_size,
-                   const uint8_t *new_space, uint32_t new_size,
+                   uint8_t *new_space, uint32_t new_size,
                    const qp_diff_section_t *sections, uint32_t count, uint8_t **out,
                    uint32_t *out_size, qp_diff_stats_t *stats) {
     qp_diff_config_t defcfg;
@@ -726,6 +874,10 @@ int qp_diff_create(const qp_diff_config_t *cfg, const uint8_t *old_space, uint32
         (cfg->dict_max && (cfg->dict_max < QP_PATCH_DICT_MIN ||
                            cfg->dict_max > QP_PATCH_DICT_MAX))) {
         return QP_ERR_INVAL;
+    }
+    if (old_size && new_size && old_space < new_space + new_size &&
+        new_space < old_space + old_size) {
+        return QP_ERR_INVAL; // the new space is filtered in place while the old one is read
     }
     if (old_size > INT32_MAX || new_size > INT32_MAX) {
         return QP_ERR_FBIG;
@@ -773,35 +925,7 @@ int qp_diff_create(const qp_diff_config_t *cfg, const uint8_t *old_space, uint32
     uint64_t total = info.header_size;
     for (uint32_t i = 0; i < count && err == 0; i++) {
         const qp_diff_section_t *s = &sections[i];
-        // Base filters to run; a mapped filter needs its base filter's pass for the votes.
-        int autof = cfg->filter == QP_DIFF_FILTER_AUTO, have = 0;
-        uint32_t first = QP_PATCH_FILTER_NONE, last = QP_PATCH_FILTER_ARM;
-        if (!autof) {
-            first = last = qp_patch_filter_base(cfg->filter - 1u);
-        }
-        for (uint32_t f = first; f <= last && err == 0; f++) {
-            int mapped = f != QP_PATCH_FILTER_NONE &&
-                         (autof || qp_patch_filter_mapped(cfg->filter - 1u));
-            qp_patch_map_t vote;
-            memset(&vote, 0, sizeof vote);
-            sec_result_t r;
-            err = diff_one(cfg, old_space, old_size, new_space, s, f, NULL,
-                           mapped ? &vote : NULL, &r);
-            if (err == 0) {
-                keep_smaller(&res[i], &r, autof || !mapped, &have);
-            }
-            if (err == 0 && mapped) {
-                err = diff_one(cfg, old_space, old_size, new_space, s, f + 2u, &vote, NULL,
-                               &r);
-                if (err == 0) {
-                    keep_smaller(&res[i], &r, 1, &have);
-                }
-            }
-            free(vote.start);
-        }
-        if (err == 0) {
-            err = final_compress(&res[i], cfg->level ? cfg->level : 9u);
-        }
+        err = diff_section(cfg, old_space, old_size, new_space, s, &res[i]);
         if (err < 0) {
             break;
         }

@@ -18,7 +18,8 @@
 #define PART (64u * 1024u)
 
 typedef struct sweep {
-    const uint8_t *old, *nw;
+    const uint8_t *old;
+    uint8_t *nw;
     uint32_t osz, nsz;
     uint8_t *pkg;
     uint32_t pkg_size;

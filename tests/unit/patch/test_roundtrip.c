@@ -25,8 +25,14 @@ static void roundtrip(const uint8_t *old, uint32_t old_size, const uint8_t *nw,
     uint8_t *pkg;
     uint32_t pkg_size;
     qp_diff_stats_t st;
-    assert_int_equal(qp_diff_create(&cfg, old, old_size, nw, new_size, NULL, 0, &pkg,
+    // The differ filters the new space in place (the cases below also pass one buffer as
+    // both spaces): it gets its own copy, which it must give back unchanged.
+    uint8_t *work = malloc(new_size ? new_size : 1);
+    memcpy(work, nw, new_size);
+    assert_int_equal(qp_diff_create(&cfg, old, old_size, work, new_size, NULL, 0, &pkg,
                                     &pkg_size, &st), 0);
+    assert_memory_equal(work, nw, new_size);
+    free(work);
     assert_int_equal(st.package_size, pkg_size);
     uint8_t *out;
     uint32_t out_size;
@@ -68,9 +74,10 @@ static void test_pairs_every_filter(void **state) {
     }
 }
 
-// Auto tries every filter and keeps the smallest package (ranked at a fast preset; on
-// firmware-like data the final sizes rank the same).
-static void test_auto_filter_is_smallest(void **state) {
+// Auto: a census of the new data's branches picks the base filter (SPEC-patch §7). On
+// Thumb-2 code (tu_make_pair) it is Thumb-2, and the package is no larger than with any
+// filter asked for.
+static void test_auto_filter_thumb(void **state) {
     (void)state;
     tu_pair_t p;
     tu_make_pair(&p, 11, 60000, 20);
@@ -78,10 +85,69 @@ static void test_auto_filter_is_smallest(void **state) {
     for (uint32_t f = QP_DIFF_FILTER_AUTO; f <= QP_DIFF_FILTER_ARM_MAP; f++) {
         roundtrip(p.old, p.old_size, p.new_, p.new_size, f, &st[f]);
     }
+    assert_int_equal(st[0].filters[QP_PATCH_FILTER_THUMB] +
+                         st[0].filters[QP_PATCH_FILTER_THUMB_MAP], 1);
     for (uint32_t f = QP_DIFF_FILTER_NONE; f <= QP_DIFF_FILTER_ARM_MAP; f++) {
         assert_true(st[0].package_size <= st[f].package_size);
     }
     tu_free_pair(&p);
+}
+
+static uint32_t lcg(uint32_t *s) {
+    *s = *s * 1103515245u + 12345u;
+    return *s >> 8;
+}
+
+static void put_le32(uint8_t *b, uint32_t v) {
+    for (int i = 0; i < 4; i++) {
+        b[i] = (uint8_t)(v >> (8 * i));
+    }
+}
+
+// A32 code of `words` words: a BL every fourth word to one of the 64-byte-aligned function
+// starts, the others data-processing instructions (byte 3 is 0xE0, never a BL). With
+// `shift`, that many bytes of NOPs are inserted half way, moving the code behind them and
+// the calls to it.
+static uint32_t put_a32(uint8_t *b, uint32_t words, uint32_t shift) {
+    uint32_t rnd = 9, half = words / 2 * 4, at = 0;
+    for (uint32_t w = 0; w < words; w++) {
+        if (w * 4 == half) {
+            for (uint32_t k = 0; k < shift; k += 4) {
+                put_le32(b + at + k, 0xE1A00000u); // mov r0, r0
+            }
+            at += shift;
+        }
+        uint32_t r = lcg(&rnd), word = 0xE0800000u | (r & 0x3FFFFu);
+        if (w % 4 == 0) {
+            uint32_t t = r % (words / 16) * 64;
+            t += t >= half ? shift : 0;
+            word = 0xEB000000u | (((t - (at + 8u)) >> 2) & 0xFFFFFFu);
+        }
+        put_le32(b + at, word);
+        at += 4;
+    }
+    return at;
+}
+
+// On A32 code the census picks A32, and the package is smaller than unfiltered; on random
+// data (no branch lands near more often than chance) it picks none.
+static void test_auto_filter_a32_and_none(void **state) {
+    (void)state;
+    const uint32_t words = 16384;
+    uint8_t *old = malloc(words * 4 + 256), *nw = malloc(words * 4 + 256);
+    uint32_t osz = put_a32(old, words, 0), nsz = put_a32(nw, words, 96);
+    qp_diff_stats_t autof, none;
+    roundtrip(old, osz, nw, nsz, QP_DIFF_FILTER_AUTO, &autof);
+    roundtrip(old, osz, nw, nsz, QP_DIFF_FILTER_NONE, &none);
+    assert_int_equal(autof.filters[QP_PATCH_FILTER_ARM] +
+                         autof.filters[QP_PATCH_FILTER_ARM_MAP], 1);
+    assert_true(autof.package_size < none.package_size);
+    tu_make_random(old, osz, 3);
+    tu_make_random(nw, nsz, 4);
+    roundtrip(old, osz, nw, nsz, QP_DIFF_FILTER_AUTO, &autof);
+    assert_int_equal(autof.filters[QP_PATCH_FILTER_NONE], 1);
+    free(old);
+    free(nw);
 }
 
 // Target maps (SPEC-patch §5.1): code calling 64 stubs with Thumb BL, and a new version
@@ -89,10 +155,6 @@ static void test_auto_filter_is_smallest(void **state) {
 // The calls' absolute targets move by 0 to 64 bytes depending on the stub, which the plain
 // filter leaves in the diff stream and the map removes: the mapped package must be much
 // smaller, be the one auto picks, and rebuild NEW.
-static uint32_t lcg(uint32_t *s) {
-    *s = *s * 1103515245u + 12345u;
-    return *s >> 8;
-}
 
 static uint32_t put_stubs(uint8_t *b, uint32_t n, uint32_t seed, uint32_t *addr) {
     uint32_t at = 0;
@@ -176,6 +238,12 @@ static void test_random_and_edges(void **state) {
     roundtrip(a + 5000, 3000, a, 20000, 0, NULL); // grown
     roundtrip(a, 20000, b, 0, 0, NULL);           // empty new
     roundtrip(a, 0, b, 777, 0, NULL);             // empty old
+    // Overlapping spaces are refused: the new space is filtered in place.
+    uint8_t *pkg;
+    uint32_t pkg_size;
+    assert_int_equal(qp_diff_create(NULL, a, 20000, a + 100, 15000, NULL, 0, &pkg, &pkg_size,
+                                    NULL),
+                     QP_ERR_INVAL);
     roundtrip(a, 1, b, 3, QP_DIFF_FILTER_THUMB, NULL);
     roundtrip(a, 1, b, 3, QP_DIFF_FILTER_THUMB_MAP, NULL);
     roundtrip(a, 0, b, 5, QP_DIFF_FILTER_ARM_MAP, NULL);
@@ -292,7 +360,7 @@ static void test_inplace(void **state) {
     for (int grow = 0; grow < 2; grow++) {
         tu_pair_t p;
         tu_make_pair(&p, 31 + (uint32_t)grow, 40000, 30);
-        const uint8_t *old = grow ? p.old : p.new_, *nw = grow ? p.new_ : p.old;
+        uint8_t *old = grow ? p.old : p.new_, *nw = grow ? p.new_ : p.old;
         uint32_t osz = grow ? p.old_size : p.new_size, nsz = grow ? p.new_size : p.old_size;
         qp_diff_config_t cfg;
         memset(&cfg, 0, sizeof cfg);
@@ -329,7 +397,8 @@ static void test_inplace(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pairs_every_filter),
-        cmocka_unit_test(test_auto_filter_is_smallest),
+        cmocka_unit_test(test_auto_filter_thumb),
+        cmocka_unit_test(test_auto_filter_a32_and_none),
         cmocka_unit_test(test_target_map),
         cmocka_unit_test(test_random_and_edges),
         cmocka_unit_test(test_no_short_excursions),

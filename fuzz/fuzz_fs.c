@@ -94,10 +94,11 @@ static void walk(run_t *r, const char *path, int depth) {
             abort();
         }
         char sub[QP_FS_NAME_MAX + 64];
-        if (strlen(path) + strlen(info.name) + 2 > sizeof sub) {
-            continue;
+        int k = snprintf(sub, sizeof sub, "%s%s%s", path, strcmp(path, "/") ? "/" : "",
+                         info.name);
+        if (k < 0 || (size_t)k >= sizeof sub) {
+            continue; // deeper than the walk goes
         }
-        snprintf(sub, sizeof sub, "%s%s%s", path, strcmp(path, "/") ? "/" : "", info.name);
         if (info.type == QP_FS_TYPE_DIR && depth > 0) {
             walk(r, sub, depth - 1);
         } else if (info.type == QP_FS_TYPE_REG) {

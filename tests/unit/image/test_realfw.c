@@ -58,7 +58,7 @@ static uint64_t image_of(const uint8_t *data, size_t len, uint8_t codec) {
 
 static void test_libcrypto(void **state) {
     (void)state;
-    size_t len;
+    size_t len = 0;
     uint8_t *data = slurp(PAIR "/new/libcrypto.so.3", &len);
     assert_non_null(data);
     uint64_t lzma = image_of(data, len, QP_IMAGE_CODEC_LZMA);

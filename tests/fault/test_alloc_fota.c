@@ -1,10 +1,11 @@
 // Allocation-failure sweep of the FOTA layer (src/fota). On the module: qp_fota_prepare
 // (what fota.verify() runs) and the boot-time qp_fota_apply, with their allocator failing
 // at the k-th call for every k. On the host: qp_fota_diff (what adiff runs) with malloc,
-// calloc and realloc failing at the k-th call (fault_malloc.h). Each failure must be
-// QP_ERR_NOMEM with
-// nothing left allocated (LeakSanitizer checks the host side at exit); on the module the
-// firmware must then hold OLD untouched (prepare), or be finished by the next apply (NEW).
+// calloc and realloc failing at the k-th call (fault_malloc.h), and qp_diff_create under it,
+// which must also give back the new space it filters in place. Each failure must be
+// QP_ERR_NOMEM with nothing left allocated (LeakSanitizer checks the host side at exit); on
+// the module the firmware must then hold OLD untouched (prepare), or be finished by the
+// next apply (NEW).
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -199,11 +200,78 @@ static void test_diff(void **state) {
     free_pair(&p);
 }
 
+// Thumb-2 code for qp_diff_create: a BL every 8 bytes to an earlier or later 8-byte
+// boundary, 16-bit instructions between (never half of a BL); NEW has every 64th BL
+// retargeted and 24 bytes inserted a third of the way in.
+static void put16(uint8_t *b, uint32_t v) {
+    b[0] = (uint8_t)v;
+    b[1] = (uint8_t)(v >> 8);
+}
+
+static uint32_t put_thumb(uint8_t *b, uint32_t size, int edited) {
+    uint32_t at = 0;
+    for (uint32_t i = 0; i < size; i += 8) {
+        if (edited && i == size / 3) {
+            for (uint32_t k = 0; k < 24; k += 2) {
+                put16(b + at + k, 0xBF00u); // nop
+            }
+            at += 24;
+        }
+        uint32_t target = (i * 7919u) % size / 8u * 8u + (edited && i % 512u == 0 ? 8u : 0u);
+        uint32_t off = ((target - (at + 4u)) >> 1) & 0x3FFFFFu;
+        put16(b + at, 0xF000u | (off >> 11));
+        put16(b + at + 2, 0xF800u | (off & 0x7FFu));
+        put16(b + at + 4, 0x2000u | (i & 0xFFu));
+        put16(b + at + 6, 0x4600u | (i >> 8 & 0x3Fu));
+        at += 8;
+    }
+    return at;
+}
+
+// qp_diff_create at every failing k: NOMEM, no package, and the new space (Thumb-2, so the
+// differ filters it in place) exactly as it was.
+static void test_diff_create(void **state) {
+    (void)state;
+    const uint32_t size = 16 * 1024;
+    uint8_t *old = malloc(size), *nw = malloc(size + 64), *copy = malloc(size + 64);
+    assert_non_null(old);
+    assert_non_null(nw);
+    assert_non_null(copy);
+    uint32_t osz = put_thumb(old, size, 0), nsz = put_thumb(nw, size, 1);
+    memcpy(copy, nw, nsz);
+    qp_diff_stats_t st;
+    unsigned k;
+    for (k = 1; k < 100000u; k++) {
+        uint8_t *pkg = NULL;
+        uint32_t n = 0;
+        fault_malloc_arm(k);
+        int err = qp_diff_create(NULL, old, osz, nw, nsz, NULL, 0, &pkg, &n, &st);
+        int failed = fault_malloc_reached();
+        fault_malloc_arm(0);
+        assert_memory_equal(nw, copy, nsz);
+        if (!failed) {
+            assert_int_equal(err, 0);
+            assert_int_equal(st.filters[QP_PATCH_FILTER_THUMB] +
+                                 st.filters[QP_PATCH_FILTER_THUMB_MAP], 1);
+            qp_diff_free(pkg);
+            break;
+        }
+        assert_int_equal(err, QP_ERR_NOMEM);
+        assert_null(pkg);
+    }
+    assert_true(k > 1 && k < 100000u);
+    printf("# qp_diff_create: %u allocation points\n", k - 1);
+    free(old);
+    free(nw);
+    free(copy);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_prepare),
         cmocka_unit_test(test_apply),
         cmocka_unit_test(test_diff),
+        cmocka_unit_test(test_diff_create),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -75,6 +75,15 @@ def qpy_port(device, *args, timeout=60, env_extra=None):
 
 
 class ServeTest(unittest.TestCase):
+    @staticmethod
+    def holds(pid, path):
+        """True when process pid has the file `path` open."""
+        fds = "/proc/%d/fd" % pid
+        try:
+            return any(os.readlink(os.path.join(fds, fd)) == path for fd in os.listdir(fds))
+        except OSError:
+            return False
+
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="qpy-serve-")
         self.device = new_device(QPY, self.tmp)
@@ -262,7 +271,12 @@ class Lifecycle(ServeTest):
         env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0")
         cp = subprocess.Popen([QPY, "--device", self.device, "--port", "auto", "fs", "cp",
                                big, ":/usr/big.bin"], stderr=subprocess.PIPE, env=env)
-        time.sleep(0.3)
+        # Kill once cp is talking to the module (it holds the pty open), not after a fixed
+        # time: on a loaded machine cp may not have connected yet.
+        deadline = time.monotonic() + 20
+        while not self.holds(cp.pid, s.path) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.1)
         s.stop(signal.SIGKILL)
         _, err = cp.communicate(timeout=30)
         self.assertEqual(cp.returncode, 1)

@@ -178,10 +178,9 @@ const fz_fs_geom_t fz_fs_geoms[] = {
     {QP_FS_DISK_VERSION_LFS1, 4096, 4096, 4096, 8, 4096, 16}, // the EC600S's units
     {QP_FS_DISK_VERSION_LFS1, 8, 8, 256, 32, 32, 4},
     {0, 16, 16, 512, 32, 64, 4}, // 0: mount detects the version (format writes v1)
-#if defined(QP_FS_DISK_VERSION_LFS2)
     {QP_FS_DISK_VERSION_LFS2, 16, 16, 512, 32, 64, 4},
     {QP_FS_DISK_VERSION_LFS2, 4096, 4096, 4096, 8, 4096, 16},
-#endif
+    {QP_FS_DISK_VERSION_LFS2_0, 16, 16, 512, 32, 64, 4}, // v2.0: no forward CRCs
 };
 const size_t fz_fs_ngeoms = sizeof fz_fs_geoms / sizeof fz_fs_geoms[0];
 

@@ -1,6 +1,6 @@
 // fuzz_fs.c - libFuzzer target for the file system (src/fs, qp_fs.h) through its public
-// API only, so every on-disk backend the config can select is covered (today littlefs v1;
-// the v2 geometries of fuzz_common.c join when qp_fs.h defines QP_FS_DISK_VERSION_LFS2).
+// API only, so every on-disk backend the config can select is covered: littlefs v1, v2.1
+// and v2.0, and version detection at mount (the geometries of fuzz_common.c).
 //
 // Input (fuzz_common.h): byte 0 picks a geometry and a mode, the next FZ_FS_OPS bytes are
 // an operation script (3 bytes per operation: opcode, two arguments), the rest is the

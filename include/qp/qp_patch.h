@@ -139,9 +139,10 @@ void qp_patch_init(qp_patch_t *p);
 // Reads and checks the header and section table (not yet the package hash): magic,
 // version, sizes and offsets consistent, streams inside the package, sections tiling the
 // new space, model, RAM limit. Allocates the decoders.
-// @retval QP_ERR_CORRUPT not a package, or fields inconsistent / out of bounds
+// @retval QP_ERR_CORRUPT not a package, fields inconsistent / out of bounds, or pkg_size
+//                        differs from the header's (truncated, or bytes appended)
 // @retval QP_ERR_NOTSUP  another major version, or an unknown filter or flag
-// @retval QP_ERR_INVAL   NULL/missing callback, or pkg_size differs from the header's
+// @retval QP_ERR_INVAL   NULL/missing callback
 // @retval QP_ERR_NOENT   cfg->model is set and the package is for another model
 // @retval QP_ERR_NOMEM   the package needs more RAM than cfg->ram_limit, or the
 //                        allocator failed

@@ -1757,7 +1757,6 @@ static int lfs2_mount(qp_fs_t *fs) {
     struct mount_ctx mc = {0, 0, 0};
     qp_fs_mdir_t m;
     // Walk (and CRC-check) every pair: finds the superblock, the root and the gstate.
-    uint32_t bc = fs->block_count;
     int err = walk_list(fs, &m, mount_pair, &mc);
     if (err < 0) {
         return err;
@@ -1765,7 +1764,6 @@ static int lfs2_mount(qp_fs_t *fs) {
     if (!mc.found) {
         return QP_ERR_CORRUPT;
     }
-    (void)bc;
     memcpy(fs->gstate, fs->gdisk, sizeof(fs->gstate));
     fs->inline_max = qp_fs_min(qp_fs_min(fs->cache_size, fs->attr_max),
                                fs->cfg->block_size / 8);

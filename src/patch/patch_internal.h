@@ -155,6 +155,11 @@ QP_INTERNAL uint32_t qp_patch_filter(uint32_t filter, int encode, uint8_t *buf, 
 // `b` is not a candidate of the (base) filter.
 QP_INTERNAL int64_t qp_patch_branch_field(uint32_t filter, const uint8_t *b);
 
+// The differ's (host) census of a new section (qp_diff.c, SPEC-patch §7): the base filter
+// whose branch candidates in `nw` land inside the section far more often than chance, or
+// QP_PATCH_FILTER_NONE.
+QP_INTERNAL uint32_t qp_diff_census(const uint8_t *nw, uint32_t n);
+
 // v mapped through `map` (§5.1), within `mask`.
 QP_INTERNAL uint32_t qp_patch_map_apply(const qp_patch_map_t *map, uint32_t v, uint32_t mask);
 

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "patch_internal.h"
 #include "patch_testutil.h"
 #include "qp/qp_err.h"
 
@@ -148,6 +149,29 @@ static void test_auto_filter_a32_and_none(void **state) {
     assert_int_equal(autof.filters[QP_PATCH_FILTER_NONE], 1);
     free(old);
     free(nw);
+}
+
+// Sections larger than a Thumb-2 branch's ±4 MiB reach: a noise field then lands inside
+// the section most of the time, which the census's chance model must allow for. 12 MiB of
+// calls to targets up to 3 MiB away is Thumb-2; 12 MiB of random bytes is nothing.
+static void test_census_large_sections(void **state) {
+    (void)state;
+    const uint32_t n = 12u << 20;
+    uint8_t *b = malloc(n);
+    uint32_t rnd = 77;
+    for (uint32_t at = 0; at + 8 <= n; at += 8) {
+        int64_t t = (int64_t)at + lcg(&rnd) % (6u << 20) - (3 << 20);
+        uint32_t target = t < 0 || t >= n ? at : (uint32_t)t & ~1u;
+        uint32_t off = ((target - (at + 4u)) >> 1) & 0x3FFFFFu;
+        uint32_t h1 = 0xF000u | (off >> 11), h2 = 0xF800u | (off & 0x7FFu);
+        uint8_t w[8] = {(uint8_t)h1, (uint8_t)(h1 >> 8), (uint8_t)h2, (uint8_t)(h2 >> 8),
+                        0x00, 0x20, 0x00, 0x46}; // bl target; movs r0, #0; mov r0, r0
+        memcpy(b + at, w, 8);
+    }
+    assert_int_equal(qp_diff_census(b, n), QP_PATCH_FILTER_THUMB);
+    tu_make_random(b, n, 5);
+    assert_int_equal(qp_diff_census(b, n), QP_PATCH_FILTER_NONE);
+    free(b);
 }
 
 // Target maps (SPEC-patch §5.1): code calling 64 stubs with Thumb BL, and a new version
@@ -399,6 +423,7 @@ int main(void) {
         cmocka_unit_test(test_pairs_every_filter),
         cmocka_unit_test(test_auto_filter_thumb),
         cmocka_unit_test(test_auto_filter_a32_and_none),
+        cmocka_unit_test(test_census_large_sections),
         cmocka_unit_test(test_target_map),
         cmocka_unit_test(test_random_and_edges),
         cmocka_unit_test(test_no_short_excursions),

@@ -132,15 +132,16 @@ typedef struct qp_fota_diff_stats {
     uint32_t apply_ram;      // recorded in the header (measured peak + margin)
     uint32_t backup_size;    // recorded in the header (4096-byte sectors)
     uint32_t old_space, new_space; // uncompressed bytes diffed
-    uint32_t old_restarts;   // decoder restarts in the measuring apply
+    uint32_t old_restarts;   // old-section decoder restarts in the self-check apply
     uint32_t dict_used;      // largest LZMA2 dictionary of the package's streams
 } qp_fota_diff_stats_t;
 
 // Makes an image package turning image `old_img` into `new_img` (both complete system.img
 // files of the same model): decompresses the sections, diffs them (qp_diff_create), then
-// applies the package in place in a simulated flash to measure the RAM and backup it
-// needs, records them in the header, and applies it again under that RAM cap, checking
-// the result is byte-identical to new_img. *out is malloc'ed (free with qp_diff_free).
+// applies the package in place in a simulated flash with the module's qp_fota_apply,
+// checking the result is byte-identical to new_img, and records the RAM (peak + 8 KiB) and
+// backup that apply used in the header (the cap changes no allocation, so the module,
+// under the recorded cap, allocates the same). *out is malloc'ed (free with qp_diff_free).
 // @retval QP_ERR_CORRUPT an image fails its checks (msg says which)
 // @retval QP_ERR_INVAL   the images are for different models
 // @retval QP_ERR_IO      the self-check failed (a bug)

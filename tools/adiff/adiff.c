@@ -18,6 +18,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "qp/qp_diff.h"
 #include "qp/qp_err.h"
@@ -280,6 +283,13 @@ static int pubkey(const char *key_path, const char *out_path) {
 
 int main(int argc, char **argv) {
     clock_gettime(CLOCK_MONOTONIC, &t0);
+#ifdef __GLIBC__
+    // The differ's large buffers (suffix arrays, copies of sections, flash models) come
+    // and go phase by phase. Taken from the heap, pages they touched stayed resident after
+    // free() and added up across phases; mapped, they go back to the system at free()
+    // (peak RSS on the libcrypto pair 24.2 -> 23.5 MB, on the default pair 6.5 -> 5.3 MB).
+    mallopt(M_MMAP_THRESHOLD, 64 * 1024);
+#endif
     static const struct option longopts[] = {
         {"layout", required_argument, NULL, 'L'}, {"verbose", no_argument, NULL, 'v'},
         {"quiet", no_argument, NULL, 'q'},        {"help", no_argument, NULL, 'h'},

@@ -231,10 +231,11 @@ int qp_fota_diff(const qp_fota_diff_config_t *cfg, const uint8_t *old_img, size_
     if (err == 0 && cfg->no_self_check) {
         set_requirements(pkg, psz, UINT32_MAX, 0);
     } else if (err == 0) {
-        // One apply both checks and measures. The apply's allocations do not depend on the
-        // recorded cap (it only refuses past it; test_apply's round trip checks the peaks agree),
-        // so the module, under the recorded peak plus the margin, allocates exactly what
-        // this apply did; the header fields rewritten afterwards are not read by the apply.
+        // One apply both checks and measures. Its allocations do not depend on the
+        // recorded cap, which only refuses past it (test_apply's round trip checks the
+        // peaks agree), so the module, under the recorded peak plus the margin, allocates
+        // exactly what this apply did; the fields rewritten afterwards are that cap and
+        // the backup figure, which no step of the apply reads otherwise.
         if (cfg->progress) {
             cfg->progress(cfg->progress_ctx, "self-check", 0, 1);
         }

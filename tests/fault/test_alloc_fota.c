@@ -19,6 +19,7 @@
 #include "fault_alloc.h"
 #include "fault_malloc.h"
 #include "fota_testutil.h"
+#include "fwgen.h"
 #include "qp/qp_diff.h"
 #include "qp/qp_err.h"
 #include "qp/qp_flash.h"
@@ -200,55 +201,29 @@ static void test_diff(void **state) {
     free_pair(&p);
 }
 
-// Thumb-2 code for qp_diff_create: a BL every 8 bytes to an earlier or later 8-byte
-// boundary, 16-bit instructions between (never half of a BL); NEW has every 64th BL
-// retargeted and 24 bytes inserted a third of the way in.
-static void put16(uint8_t *b, uint32_t v) {
-    b[0] = (uint8_t)v;
-    b[1] = (uint8_t)(v >> 8);
-}
-
-static uint32_t put_thumb(uint8_t *b, uint32_t size, int edited) {
-    uint32_t at = 0;
-    for (uint32_t i = 0; i < size; i += 8) {
-        if (edited && i == size / 3) {
-            for (uint32_t k = 0; k < 24; k += 2) {
-                put16(b + at + k, 0xBF00u); // nop
-            }
-            at += 24;
-        }
-        uint32_t target = (i * 7919u) % size / 8u * 8u + (edited && i % 512u == 0 ? 8u : 0u);
-        uint32_t off = ((target - (at + 4u)) >> 1) & 0x3FFFFFu;
-        put16(b + at, 0xF000u | (off >> 11));
-        put16(b + at + 2, 0xF800u | (off & 0x7FFu));
-        put16(b + at + 4, 0x2000u | (i & 0xFFu));
-        put16(b + at + 6, 0x4600u | (i >> 8 & 0x3Fu));
-        at += 8;
-    }
-    return at;
-}
-
-// qp_diff_create at every failing k: NOMEM, no package, and the new space (Thumb-2, so the
-// differ filters it in place) exactly as it was.
+// qp_diff_create at every failing k: NOMEM, no package, and the new space (Thumb-2 code, so
+// the differ filters it in place) exactly as it was.
 static void test_diff_create(void **state) {
     (void)state;
     const uint32_t size = 16 * 1024;
-    uint8_t *old = malloc(size), *nw = malloc(size + 64), *copy = malloc(size + 64);
+    uint8_t *old = malloc(size), *nw = malloc(size), *copy = malloc(size);
     assert_non_null(old);
     assert_non_null(nw);
     assert_non_null(copy);
-    uint32_t osz = put_thumb(old, size, 0), nsz = put_thumb(nw, size, 1);
-    memcpy(copy, nw, nsz);
+    // Pseudo-firmware (Thumb-2 calls), NEW its edited variant.
+    assert_int_equal(fwgen_make(old, size, 1, 0), size);
+    assert_int_equal(fwgen_make(nw, size, 1, 1), size);
+    memcpy(copy, nw, size);
     qp_diff_stats_t st;
     unsigned k;
     for (k = 1; k < 100000u; k++) {
         uint8_t *pkg = NULL;
         uint32_t n = 0;
         fault_malloc_arm(k);
-        int err = qp_diff_create(NULL, old, osz, nw, nsz, NULL, 0, &pkg, &n, &st);
+        int err = qp_diff_create(NULL, old, size, nw, size, NULL, 0, &pkg, &n, &st);
         int failed = fault_malloc_reached();
         fault_malloc_arm(0);
-        assert_memory_equal(nw, copy, nsz);
+        assert_memory_equal(nw, copy, size);
         if (!failed) {
             assert_int_equal(err, 0);
             assert_int_equal(st.filters[QP_PATCH_FILTER_THUMB] +

@@ -99,12 +99,6 @@ static uint32_t lcg(uint32_t *s) {
     return *s >> 8;
 }
 
-static void put_le32(uint8_t *b, uint32_t v) {
-    for (int i = 0; i < 4; i++) {
-        b[i] = (uint8_t)(v >> (8 * i));
-    }
-}
-
 // A32 code of `words` words: a BL every fourth word to one of the 64-byte-aligned function
 // starts, the others data-processing instructions (byte 3 is 0xE0, never a BL). With
 // `shift`, that many bytes of NOPs are inserted half way, moving the code behind them and
@@ -114,7 +108,7 @@ static uint32_t put_a32(uint8_t *b, uint32_t words, uint32_t shift) {
     for (uint32_t w = 0; w < words; w++) {
         if (w * 4 == half) {
             for (uint32_t k = 0; k < shift; k += 4) {
-                put_le32(b + at + k, 0xE1A00000u); // mov r0, r0
+                qp_put32(b + at + k, 0xE1A00000u); // mov r0, r0
             }
             at += shift;
         }
@@ -124,7 +118,7 @@ static uint32_t put_a32(uint8_t *b, uint32_t words, uint32_t shift) {
             t += t >= half ? shift : 0;
             word = 0xEB000000u | (((t - (at + 8u)) >> 2) & 0xFFFFFFu);
         }
-        put_le32(b + at, word);
+        qp_put32(b + at, word);
         at += 4;
     }
     return at;
@@ -149,29 +143,6 @@ static void test_auto_filter_a32_and_none(void **state) {
     assert_int_equal(autof.filters[QP_PATCH_FILTER_NONE], 1);
     free(old);
     free(nw);
-}
-
-// Sections larger than a Thumb-2 branch's ±4 MiB reach: a noise field then lands inside
-// the section most of the time, which the census's chance model must allow for. 12 MiB of
-// calls to targets up to 3 MiB away is Thumb-2; 12 MiB of random bytes is nothing.
-static void test_census_large_sections(void **state) {
-    (void)state;
-    const uint32_t n = 12u << 20;
-    uint8_t *b = malloc(n);
-    uint32_t rnd = 77;
-    for (uint32_t at = 0; at + 8 <= n; at += 8) {
-        int64_t t = (int64_t)at + lcg(&rnd) % (6u << 20) - (3 << 20);
-        uint32_t target = t < 0 || t >= n ? at : (uint32_t)t & ~1u;
-        uint32_t off = ((target - (at + 4u)) >> 1) & 0x3FFFFFu;
-        uint32_t h1 = 0xF000u | (off >> 11), h2 = 0xF800u | (off & 0x7FFu);
-        uint8_t w[8] = {(uint8_t)h1, (uint8_t)(h1 >> 8), (uint8_t)h2, (uint8_t)(h2 >> 8),
-                        0x00, 0x20, 0x00, 0x46}; // bl target; movs r0, #0; mov r0, r0
-        memcpy(b + at, w, 8);
-    }
-    assert_int_equal(qp_diff_census(b, n), QP_PATCH_FILTER_THUMB);
-    tu_make_random(b, n, 5);
-    assert_int_equal(qp_diff_census(b, n), QP_PATCH_FILTER_NONE);
-    free(b);
 }
 
 // Target maps (SPEC-patch §5.1): code calling 64 stubs with Thumb BL, and a new version
@@ -249,6 +220,26 @@ static void test_target_map(void **state) {
     roundtrip(old, osz, nw, nsz, QP_DIFF_FILTER_ARM_MAP, NULL);
     free(old);
     free(nw);
+}
+
+// Sections larger than a Thumb-2 branch's ±4 MiB reach: a noise field then lands inside
+// the section most of the time, which the census's chance model must allow for. 12 MiB of
+// calls to targets up to 3 MiB away is Thumb-2; 12 MiB of random bytes is nothing.
+static void test_census_large_sections(void **state) {
+    (void)state;
+    const uint32_t n = 12u << 20;
+    uint8_t *b = malloc(n);
+    uint32_t rnd = 77;
+    for (uint32_t at = 0; at + 8 <= n; at += 8) {
+        int64_t t = (int64_t)at + lcg(&rnd) % (6u << 20) - (3 << 20);
+        put_bl(b, at, t < 0 || t >= n ? at : (uint32_t)t & ~1u);
+        qp_put16(b + at + 4, 0x2000u); // movs r0, #0
+        qp_put16(b + at + 6, 0x4600u); // mov r0, r0
+    }
+    assert_int_equal(qp_diff_census(b, n), QP_PATCH_FILTER_THUMB);
+    tu_make_random(b, n, 5);
+    assert_int_equal(qp_diff_census(b, n), QP_PATCH_FILTER_NONE);
+    free(b);
 }
 
 static void test_random_and_edges(void **state) {

@@ -8,8 +8,10 @@
 // the filtered old range gets a suffix array (libdivsufsort), and a bsdiff-style scan over
 // the new data picks approximate matches: each control entry says "add N bytes of old data
 // to N diff bytes, then copy M extra bytes, then move the old position". The three streams
-// are LZMA2-compressed separately. The package is then applied in a simulated flash, in
-// place, to measure the RAM and backup space the device will need, which go into its header.
+// are LZMA2-compressed separately. A raw package is then applied in a simulated flash, in
+// place, to check it and measure the RAM and backup space the device will need, which go
+// into its header; an image package is left for its maker to check and measure on the
+// images (qp_fota_diff, with the module's own apply), and asks for unlimited RAM until then.
 //
 // Errors: negative errno values from qp_err.h. Thread-safety: calls are independent.
 #ifndef QP_DIFF_H
@@ -49,7 +51,7 @@ typedef void (*qp_diff_progress_fn)(void *ctx, const char *phase, uint64_t done,
 typedef struct qp_diff_config {
     const char *model;     // target model; NULL: "EC600S"
     uint32_t flags;        // QP_PATCH_F_IMAGE for an image package (then set the image
-                           // sizes and hashes below); 0: raw
+                           // sizes and hashes below; not self-checked here); 0: raw
     uint32_t block_size;   // in-place step; 0: 4096
     uint32_t dict_max;     // largest LZMA2 dictionary per stream (the device's apply RAM
                            // is about 3 x this); 0: 1 MiB
@@ -87,7 +89,7 @@ typedef struct qp_diff_stats {
 //                       too many, names too long), overlapping spaces, bad config
 // @retval QP_ERR_NOMEM  out of memory
 // @retval QP_ERR_FBIG   a space over 2 GiB, or the package over 4 GiB
-// @retval QP_ERR_IO     the self-check of the package failed (a bug: please report)
+// @retval QP_ERR_IO     the self-check of a raw package failed (a bug: please report)
 int qp_diff_create(const qp_diff_config_t *cfg, const uint8_t *old_space, uint32_t old_size,
                    uint8_t *new_space, uint32_t new_size,
                    const qp_diff_section_t *sections, uint32_t count, uint8_t **out,

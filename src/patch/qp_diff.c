@@ -797,47 +797,6 @@ out:
     return err;
 }
 
-// Image packages: a streaming apply of the spaces (the FOTA layer adds its own buffers).
-static int measure_image(const uint8_t *pkg, uint32_t pkg_size, const uint8_t *old,
-                         uint32_t old_size, const uint8_t *nw, uint32_t new_size,
-                         uint32_t *ram, uint32_t *backup) {
-    qp_patch_mem_t src = {pkg, pkg_size}, os = {old, old_size};
-    qp_patch_config_t c;
-    memset(&c, 0, sizeof c);
-    c.pkg_read = qp_patch_mem_read;
-    c.pkg_ctx = &src;
-    c.pkg_size = pkg_size;
-    c.old_read = qp_patch_mem_read;
-    c.old_ctx = &os;
-    c.alloc = host_alloc;
-    c.free = host_free;
-    qp_patch_t p;
-    int err = qp_patch_open(&p, &c);
-    uint8_t *out = malloc(new_size ? new_size : 1);
-    if (err == 0 && !out) {
-        err = QP_ERR_NOMEM;
-    }
-    if (err == 0) {
-        err = qp_patch_backup_needed(&p, 4096, backup);
-    }
-    uint32_t got = 0;
-    while (err == 0) {
-        int n = qp_patch_read(&p, out + got, new_size - got);
-        if (n <= 0) {
-            err = n;
-            break;
-        }
-        got += (uint32_t)n;
-    }
-    if (err == 0 && (got != new_size || memcmp(out, nw, new_size) != 0)) {
-        err = QP_ERR_IO;
-    }
-    *ram = p.ram_peak;
-    qp_patch_close(&p);
-    free(out);
-    return err;
-}
-
 // ---------------------------------------------------------------------------------------
 // Package
 // ---------------------------------------------------------------------------------------
@@ -972,22 +931,21 @@ int qp_diff_create(const qp_diff_config_t *cfg, const uint8_t *old_space, uint32
                    res[i].comp[k].len);
         }
     }
+    // An image package is checked and measured by its maker, qp_fota_diff, with the module's
+    // own apply on the images (SPEC-patch §8.1); until then it asks for unlimited RAM.
+    info.apply_ram = UINT32_MAX;
     if (err == 0) {
+        finish_package(&info, pkg);
+    }
+    if (err == 0 && !(cfg->flags & QP_PATCH_F_IMAGE)) {
         // Measure with an unlimited budget, then record what was used plus a margin for
         // decoder builds that allocate a little differently (SPEC-patch §3.1).
         uint32_t ram = 0, backup = 0;
-        info.apply_ram = UINT32_MAX;
-        finish_package(&info, pkg);
         if (cfg->progress) {
             cfg->progress(cfg->progress_ctx, "self-check", 0, 1);
         }
-        if (cfg->flags & QP_PATCH_F_IMAGE) {
-            err = measure_image(pkg, info.package_size, old_space, old_size, new_space,
-                                new_size, &ram, &backup);
-        } else {
-            err = measure_raw(pkg, info.package_size, old_space, old_size, new_space,
-                              new_size, block, &ram, &backup);
-        }
+        err = measure_raw(pkg, info.package_size, old_space, old_size, new_space, new_size,
+                          block, &ram, &backup);
         info.apply_ram = (ram + 4096u + 1023u) / 1024u * 1024u;
         info.backup_size = backup;
         finish_package(&info, pkg);
